@@ -15,6 +15,7 @@
 //!   which models the asynchronous copy of doc §4.1.
 
 mod index;
+mod lifecycle;
 mod render;
 mod snapshot;
 mod stock;

@@ -3,7 +3,7 @@
 //! Defaults follow the reference (`/work/shared/docs/mercadolibre-api.md`): 5 requests per
 //! second per app (§7, 18000/h), 100 requests per minute on user-product stock (§4.2), 6 h
 //! access tokens (§1.2) and 5 min scrolls (§2.1). Values the reference does not give are
-//! marked [A] on their field.
+//! marked \[A\] on their field.
 
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ pub struct SimConfig {
     pub latency_jitter: Duration,
     /// Per-app token bucket refill rate over all endpoints (doc §7: about 5/s).
     pub rps: f64,
-    /// Per-app token bucket capacity. [A] ML publishes no burst size.
+    /// Per-app token bucket capacity. \[A\] ML publishes no burst size.
     pub burst: u32,
     /// Per-app limit of `/user-products/{id}/stock` calls per minute (doc §4.2: 100).
     pub user_product_stock_rpm: u32,
@@ -33,15 +33,15 @@ pub struct SimConfig {
     /// A refresh ends the access token issued before it. The legacy FAQ says so; current
     /// docs are silent (doc §1.3), so it is switchable.
     pub refresh_kills_previous_access: bool,
-    /// Issue a new `scroll_id` on every scan page; only the latest one then works. [A]
+    /// Issue a new `scroll_id` on every scan page; only the latest one then works. \[A\]
     pub rotate_scroll_ids: bool,
     /// A scroll idle longer than this answers 404 (doc §2.1: 5 min).
     pub scroll_ttl: Duration,
     /// How late a `PUT /items` stock change reaches the other items of the same user
-    /// product (doc §4.1 says "asynchronously"; the delay itself is [A]).
+    /// product (doc §4.1 says "asynchronously"; the delay itself is \[A\]).
     pub sibling_propagation_delay: Duration,
     /// Open scrolls allowed per app before a new scan gets 429 (doc §2.1 says "many";
-    /// the number is [A]).
+    /// the number is \[A\]).
     pub max_open_scrolls: usize,
     /// TCP port on 127.0.0.1; 0 picks any free port.
     pub port: u16,

@@ -88,7 +88,7 @@ impl OAuthError {
     }
 
     /// Wrong or unknown client credentials. ML does not say which status it uses; 400 like
-    /// the other token errors is assumed [A] (doc §1.4).
+    /// the other token errors is assumed \[A\] (doc §1.4).
     pub(crate) fn invalid_client() -> Self {
         Self::new("invalid_client", "invalid client_id or client_secret")
     }

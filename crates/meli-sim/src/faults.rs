@@ -146,8 +146,9 @@ impl Faults {
         self
     }
 
-    /// Whether token-bucket 429s carry `Retry-After` (seconds; `None` = no header, the
-    /// default, since ML does not document the header, doc §7).
+    /// Whether token-bucket 429s carry `Retry-After`: `Some(n)` sends at least `n` seconds
+    /// (more when the bucket needs longer to refill); `None`, the default, sends no header,
+    /// since ML does not document one (doc §7). Scripted 429s set their own header.
     pub fn set_retry_after(&self, seconds: Option<u64>) -> &Self {
         lock(&self.state).retry_after = seconds;
         self

@@ -26,13 +26,17 @@ pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1/meli-sim/callback";
 /// The simulated app's credentials and the seller's current token pair.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
+    /// The app's numeric `client_id`.
     pub app_id: String,
+    /// The app's `client_secret`.
     pub secret: String,
+    /// The simulated seller's user id.
     pub seller_id: u64,
     /// Latest access token of the most recently used grant.
     pub access_token: String,
     /// The one refresh token of that grant that still works.
     pub refresh_token: String,
+    /// The redirect URI registered for the app ([`DEFAULT_REDIRECT_URI`]).
     pub redirect_uri: String,
 }
 

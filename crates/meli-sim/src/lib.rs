@@ -4,7 +4,7 @@
 //! stock sync uses on 127.0.0.1, and returns a [`SimHandle`] to drive the scenario (sales,
 //! restocks, status changes), script faults and read counters. Every behaviour follows
 //! `/work/shared/docs/mercadolibre-api.md` (§9 lists them); each module says which facts are
-//! documented (`[D:…]`, `[R:…]`) and which are assumptions (`[A]`).
+//! documented (`[D:…]`, `[R:…]`) and which are assumptions (`\[A\]`).
 //!
 //! # Endpoints
 //! `POST /oauth/token`, `GET /authorization`, `GET /users/me`,
@@ -12,6 +12,20 @@
 //! `GET /items?ids=`, `GET|PUT /items/{id}`, `GET /user-products/{id}/stock`,
 //! `PUT /user-products/{id}/stock/type/{selling_address|seller_warehouse}`,
 //! `GET /inventories/{id}/stock/fulfillment`, and the admin routes under `/_sim/`.
+//!
+//! # Main choices where the reference is silent \[A\]
+//! - Two accepted `PUT /items` on one item less than [`ITEM_WRITE_WINDOW`] (1 s of simulated
+//!   time) apart: the second answers 409 `item optimistic locking error`.
+//! - A `PUT /items` change reaches the other items of the UP after
+//!   `sibling_propagation_delay` (default 1 s); UP stock writes reach every item after it.
+//! - Scrolls expire after `scroll_ttl` (default 5 min) without a page request; rotation of
+//!   `scroll_id` is on by default; exhausted, stale or expired scrolls answer 404.
+//! - Multiget with more than 20 ids answers 400; wrong client credentials answer 400
+//!   `invalid_client`; a bearer value not shaped like an ML access token answers 400.
+//! - Token-bucket 429s carry no `Retry-After` unless [`Faults::set_retry_after`] is used.
+//! - Requests are counted under the endpoint labels of the spec (`oauth_token`, `users_me`,
+//!   `items_search`, `items`, `user_product_stock`, `fulfillment_stock`), plus
+//!   `authorization`, `stores` and `other`; status 0 is a dropped connection.
 //!
 //! # Layout
 //! - `config`: [`SimConfig`], the settings and their documented defaults.

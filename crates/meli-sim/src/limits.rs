@@ -2,7 +2,7 @@
 //! per-app bucket for `/user-products/{id}/stock` (doc §4.2, 100 per minute).
 //!
 //! Buckets refill continuously on the simulated clock and start full. The burst size is
-//! [A]; ML publishes none. A non-positive or infinite rate disables that bucket.
+//! \[A\]; ML publishes none. A non-positive or infinite rate disables that bucket.
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Open scan scrolls (doc §2.1): the id snapshot taken at scan start, a cursor, and the
 //! current `scroll_id`.
 //!
-//! Assumptions [A]: a scroll expires when idle longer than the configured TTL (each page
+//! Assumptions \[A\]: a scroll expires when idle longer than the configured TTL (each page
 //! renews it); with rotation on, each page issues a new id and older ids answer 404; a
 //! finished scroll (after the `results: []` + `scroll_id: null` page) answers 404.
 //! Ids are two standard-base64 parts joined by `:`, so they may contain `+`, `/` and `=`

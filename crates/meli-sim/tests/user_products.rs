@@ -198,9 +198,22 @@ async fn seller_warehouse_writes_validate_stores_and_return_the_stock() {
 #[tokio::test]
 async fn user_product_without_locations_or_unknown_answers_404() {
     let t = common::spawn().await;
-    let (status, body) = t.get_json("/user-products/MLCU1/stock").await;
+    let catalogue = t.sim.catalogue();
+    let sold_out = catalogue.first_of(ListingKind::SoldOut).unwrap();
+    let up = sold_out.user_product_id.clone().unwrap();
 
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (empty, empty_body) = t.get_json(&format!("/user-products/{up}/stock")).await;
+    let (unknown, unknown_body) = t.get_json("/user-products/MLCU1/stock").await;
+    t.sim.restock(&sold_out.id, 2).unwrap();
+    let (restocked, restocked_body) = t.get_json(&format!("/user-products/{up}/stock")).await;
+
+    assert_eq!(empty, StatusCode::NOT_FOUND, "{empty_body}");
+    assert_eq!(empty_body["message"], "stock-locations not found");
+    assert_eq!(unknown, StatusCode::NOT_FOUND, "{unknown_body}");
+    assert_eq!(restocked, StatusCode::OK);
+    assert_eq!(restocked_body["locations"][0]["quantity"], 2);
+    assert_eq!(restocked_body["id"], up.as_str());
+    assert_eq!(restocked_body["user_id"], catalogue.seller_id);
 }
 
 #[tokio::test]

@@ -2,17 +2,17 @@
 //! token, and issued access tokens.
 //!
 //! Behaviours (doc §1):
-//! - Codes are single-use [A: lifetime 10 min], bound to the exact `redirect_uri` [D:auth],
+//! - Codes are single-use \[A: lifetime 10 min], bound to the exact `redirect_uri` [D:auth],
 //!   and carry a PKCE challenge (`S256` or `plain`) that is required when the app has PKCE
 //!   on [D:auth].
 //! - Every refresh rotates the refresh token; only the latest one of a grant is valid, only
-//!   for its own `client_id`, and only for 6 months (180 days [A]) on the simulated clock
+//!   for its own `client_id`, and only for 6 months (180 days \[A\]) on the simulated clock
 //!   [D:auth]. Anything else is 400 `invalid_grant` with the documented body.
-//! - Wrong client credentials give 400 `invalid_client` [A] (doc §1.4 gives no status).
+//! - Wrong client credentials give 400 `invalid_client` \[A\] (doc §1.4 gives no status).
 //! - With `refresh_kills_previous_access` a refresh ends the access tokens issued before it
 //!   under the same grant (legacy FAQ, doc §1.3).
 //! - Access tokens look like `APP_USR-<app>-<MMDDhh>-<hex>-<user_id>`; any bearer value not
-//!   shaped like that is "malformed" (400) [A], a well-formed unknown or expired one is 401.
+//!   shaped like that is "malformed" (400) \[A\], a well-formed unknown or expired one is 401.
 
 mod grants;
 mod routes;
@@ -30,7 +30,7 @@ pub(crate) use routes::{authorization, token};
 /// Refresh tokens older than this fail with `invalid_grant` (doc §1.3: 6 months).
 pub const REFRESH_TOKEN_LIFETIME: std::time::Duration =
     std::time::Duration::from_secs(180 * 86_400);
-/// Authorization codes live this long [A].
+/// Authorization codes live this long \[A\].
 const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 
 /// An OAuth application known to the simulator.

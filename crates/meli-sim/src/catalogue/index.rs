@@ -391,7 +391,7 @@ impl SearchIndex {
 /// Below this many candidates a filtered, ordered search sorts the candidates directly.
 const SORT_IN_MEMORY_BELOW: usize = 20_000;
 
-/// Listings without an inventory sort after those with one [A].
+/// Listings without an inventory sort after those with one \[A\].
 fn inventory_key(entry: &IndexEntry, key: u64) -> (bool, String, u64) {
     (
         entry.inventory_id.is_none(),

@@ -4,11 +4,11 @@
 //! Model (doc §4.1, §4.2):
 //! - Stock belongs to the UP as a list of locations (`selling_address`, `meli_facility`,
 //!   `seller_warehouse` per store) [D:dist]. An item's `available_quantity` is the sum of its
-//!   UP's locations [R:crm][A]; with variations each variation reads its own UP and the item
-//!   shows the sum over variations [A]. Legacy listings without any UP keep their own number.
+//!   UP's locations [R:crm]\[A\]; with variations each variation reads its own UP and the item
+//!   shows the sum over variations \[A\]. Legacy listings without any UP keep their own number.
 //! - Several items may share one UP (classic + premium) [D:up]; several items may share one
 //!   Full inventory [R:crm]. The Full `available_quantity` equals the UP's `meli_facility`
-//!   quantity [A].
+//!   quantity \[A\].
 //! - `available_quantity`, `status` and `sub_status` are stored as ML shows them and
 //!   recomputed by [`World::refresh`] after each stock change; a change made through
 //!   `PUT /items` reaches the other items of the UP only when its scheduled refresh is due,

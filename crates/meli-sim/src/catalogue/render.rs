@@ -2,8 +2,8 @@
 //! (doc §5) and stores (doc §4.4).
 //!
 //! Fields outside the stock-relevant set of doc §3.2 (title, price, category) carry
-//! plausible generated values [A]. Without `include_attributes=all` variations carry no
-//! `attributes` key at all [A] (doc §3.1 only says the flag adds them).
+//! plausible generated values \[A\]. Without `include_attributes=all` variations carry no
+//! `attributes` key at all \[A\] (doc §3.1 only says the flag adds them).
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -117,7 +117,7 @@ impl World {
     }
 
     /// `GET /inventories/{id}/stock/fulfillment` body; sellable units are the UP's
-    /// `meli_facility` quantity [A].
+    /// `meli_facility` quantity \[A\].
     pub(crate) fn fulfillment_json(&self, inventory: &Inventory) -> Value {
         let up = self.user_products.get(&inventory.user_product_id);
         let available = up

@@ -22,37 +22,57 @@ pub struct Catalogue {
 /// One listing as ML shows it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogueListing {
+    /// Item id (`MLC…`).
     pub id: String,
+    /// Which generated scenario this listing is.
     pub kind: ListingKind,
+    /// `active`, `paused` or `closed`, as the item shows it.
     pub status: String,
+    /// e.g. `["out_of_stock"]` or `["paused_by_seller"]`.
     pub sub_status: Vec<String>,
+    /// `gold_special` (classic), `gold_pro` (premium) or `free`.
     pub listing_type_id: String,
+    /// `shipping.logistic_type`, e.g. `fulfillment` or `cross_docking`.
     pub logistic_type: String,
+    /// Item-level UP; `None` for legacy listings.
     pub user_product_id: Option<String>,
+    /// Full inventory, when the listing is in Full.
     pub inventory_id: Option<String>,
+    /// Item-level SELLER_SKU attribute.
     pub seller_sku: Option<String>,
+    /// Free-text `seller_custom_field` (the `sku=` search filter).
     pub seller_custom_field: Option<String>,
     /// The quantity the item shows (may lag its UP while a propagation is pending).
     pub available_quantity: i64,
+    /// Variations (legacy listings), each with its own UP and SKU.
     pub variations: Vec<CatalogueVariation>,
 }
 
 /// One variation of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogueVariation {
+    /// Numeric variation id.
     pub id: u64,
+    /// The variation's own UP.
     pub user_product_id: Option<String>,
+    /// Full inventory of the variation, if any.
     pub inventory_id: Option<String>,
+    /// The variation's SELLER_SKU (shown with `include_attributes=all`).
     pub seller_sku: Option<String>,
+    /// The quantity the variation shows.
     pub available_quantity: i64,
 }
 
 /// A store usable (or not) as a multi-origin stock location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogueStore {
+    /// Numeric string id (the `store_id` of `seller_warehouse` writes).
     pub id: String,
+    /// Owner; stores of another seller fail writes with `store does not belong to seller`.
     pub user_id: u64,
+    /// Logistics node of the store.
     pub network_node_id: String,
+    /// Tagged `stock_location`; untagged stores fail writes with a 400.
     pub stock_location: bool,
 }
 

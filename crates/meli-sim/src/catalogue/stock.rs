@@ -3,9 +3,9 @@
 //!
 //! Auto-pause follows doc §2.2 [D:sync]: stock 0 on a `condition=new`, non-`free` listing
 //! shows `paused` + `["out_of_stock"]`; stock above 0 shows `active` again unless the seller
-//! paused it. A manual pause shows `sub_status ["paused_by_seller"]` [A] (the doc only names
+//! paused it. A manual pause shows `sub_status ["paused_by_seller"]` \[A\] (the doc only names
 //! the state). Sales and restocks are ML-side events and reach every item of the UP at once
-//! [A]; `PUT /items` reaches the sibling items after the configured delay (doc §4.1).
+//! \[A\]; `PUT /items` reaches the sibling items after the configured delay (doc §4.1).
 
 use chrono::{DateTime, Utc};
 

@@ -3,19 +3,19 @@
 //! `PUT /items` rules (doc §3.3, §4.1, §4.3):
 //! - Full listings answer 400 `item.available_quantity.not_modifiable` [R:crm].
 //! - A second accepted write on the same item within [`ITEM_WRITE_WINDOW`] of simulated
-//!   time answers 409 `item optimistic locking error` [D:sync]; the window length is [A].
+//!   time answers 409 `item optimistic locking error` [D:sync]; the window length is \[A\].
 //! - Multi-origin UPs (with `seller_warehouse` locations) accept the call and change nothing
 //!   [D:faqmw].
 //! - Otherwise the UP's `selling_address` quantity becomes the new value; the written item
 //!   shows it at once and the other items of the UP after the propagation delay [D:up].
-//! - `{"available_quantity":N}` on a listing with variations answers 400 [A].
+//! - `{"available_quantity":N}` on a listing with variations answers 400 \[A\].
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Location, LocationType, World};
 use crate::errors::MlError;
 
-/// Two accepted `PUT /items` on one item closer than this give 409 [A].
+/// Two accepted `PUT /items` on one item closer than this give 409 \[A\].
 pub const ITEM_WRITE_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The stock part of a `PUT /items/{id}` body.

@@ -36,7 +36,14 @@ impl Generator {
                 ]
             }
             ListingKind::MultiOrigin => self.multi_origin_locations(),
-            ListingKind::SoldOut => vec![Self::location(LocationType::SellingAddress, 0)],
+            ListingKind::SoldOut => {
+                self.sold_out_built += 1;
+                if self.sold_out_built % 2 == 1 {
+                    Vec::new()
+                } else {
+                    vec![Self::location(LocationType::SellingAddress, 0)]
+                }
+            }
             ListingKind::PausedBySeller => {
                 vec![Self::location(
                     LocationType::SellingAddress,

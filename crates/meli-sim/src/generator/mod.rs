@@ -1,15 +1,17 @@
 //! Deterministic scenario generator: the same `(seed, items, site, seller_id)` always builds
 //! the same catalogue.
 //!
-//! Proportions per ~100 listings [A] (real mixes are unpublished; most listings are plain):
+//! Proportions per ~100 listings \[A\] (real mixes are unpublished; most listings are plain):
 //! 55 plain, 10 Full, 5 Full + own origin (Full + Flex), 5 multi-origin, 8 shared
 //! classic/premium (4 UPs), 5 legacy with per-variation UPs, 5 legacy without UP, 3 sold out,
 //! 2 paused by the seller, 2 closed. Catalogues of 11 or more listings hold at least one of
 //! each. Three listings of another seller are added for 403 answers. The seller has two
 //! stock-location stores and one store that is not a stock location; one store belongs to
-//! another seller (doc §4.3 validation cases).
+//! another seller (doc §4.3 validation cases). Every other sold-out listing, starting with
+//! the first, has a UP whose stock was never initialised (no locations, so its stock read
+//! answers 404 `stock-locations not found`, doc §4.2); the rest hold `selling_address: 0`.
 //!
-//! Ids [A] (doc §8): items `MLC` + 10 digits ascending, UPs `MLCU` + 10 digits, variations
+//! Ids \[A\] (doc §8): items `MLC` + 10 digits ascending, UPs `MLCU` + 10 digits, variations
 //! 12-digit integers, inventories 4 letters + 5 digits, stores numeric strings.
 
 use std::collections::HashSet;
@@ -101,6 +103,7 @@ struct Generator {
     next_sku: u64,
     inventory_ids: HashSet<String>,
     stock_stores: Vec<(String, String)>,
+    sold_out_built: usize,
     base: DateTime<Utc>,
 }
 
@@ -120,6 +123,7 @@ impl Generator {
             next_sku: 0,
             inventory_ids: HashSet::new(),
             stock_stores: Vec::new(),
+            sold_out_built: 0,
             base,
         }
     }

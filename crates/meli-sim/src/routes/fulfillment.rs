@@ -1,6 +1,6 @@
 //! `GET /inventories/{id}/stock/fulfillment` (doc §5).
 //!
-//! `available_quantity` is the `meli_facility` quantity of the inventory's UP [A], so the
+//! `available_quantity` is the `meli_facility` quantity of the inventory's UP \[A\], so the
 //! two endpoints always agree; `total` adds the not-available units. Items sharing the
 //! inventory all appear in `external_references` [R:crm]. Unknown inventories answer 404
 //! `seller_product_not_found` [D:full]; another seller's inventory answers 403.

@@ -1,11 +1,11 @@
 //! `GET /items?ids=` (multiget), `GET /items/{id}` and `PUT /items/{id}` (doc §3).
 //!
-//! Multiget takes at most 20 ids; more answer 400 [A] (doc §3.1: undocumented). Answers are
+//! Multiget takes at most 20 ids; more answer 400 \[A\] (doc §3.1: undocumented). Answers are
 //! `{code, body}` in request order inside an HTTP 200; unknown ids get a per-element 404 and
 //! other sellers' items a per-element 403 [D:search][R:goorder]. `attributes=` keeps only
 //! the listed top-level fields plus `id`; `include_attributes=all` adds
 //! `variations[].attributes` [D:var]. Owner reads show exact quantities, never the public
-//! buckets [A]. `PUT` accepts the stock bodies of doc §3.3 (rules in
+//! buckets \[A\]. `PUT` accepts the stock bodies of doc §3.3 (rules in
 //! [`crate::catalogue`]'s writes module) and answers 200 with the item.
 
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 //!
 //! `offset` together with `scroll_id` answers 400 [D:429]. More open scrolls of one app than
 //! `max_open_scrolls` makes a new scan answer 429 (doc §2.1 "many open scrolls"; the number
-//! is [A]). `paging.total` is the snapshot size [R:phpscan].
+//! is \[A\]). `paging.total` is the snapshot size [R:phpscan].
 
 use std::collections::HashMap;
 

@@ -2,12 +2,12 @@
 //! [`super::scan`].
 //!
 //! Rules: `limit` defaults to 50 and may not exceed 100 [D:search]; `offset + limit` above
-//! 1000 answers 400 `Invalid limit and offset values` [R:nodelister][A: exact boundary];
-//! `seller_id` is a string [D:search]; no `status` means every status [A]; another user's
-//! id answers 403 [D:claims]. Filters: `status` (comma list accepted [A]), `seller_sku`
+//! 1000 answers 400 `Invalid limit and offset values` [R:nodelister]\[A: exact boundary];
+//! `seller_id` is a string [D:search]; no `status` means every status \[A\]; another user's
+//! id answers 403 [D:claims]. Filters: `status` (comma list accepted \[A\]), `seller_sku`
 //! (item or variation SELLER_SKU), `sku` (`seller_custom_field`), `user_product_id` (comma
 //! list), `labels=without_stock`, `logistic_type`; `orders` takes one documented order.
-//! Unfiltered results come in ascending item id order [A].
+//! Unfiltered results come in ascending item id order \[A\].
 
 use std::collections::HashMap;
 use std::sync::Arc;

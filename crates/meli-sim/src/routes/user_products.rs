@@ -1,16 +1,16 @@
 //! `GET /user-products/{id}/stock` and `PUT /user-products/{id}/stock/type/{type}` (doc §4).
 //!
 //! - GET answers the locations with an `x-version` header [D:dist]; a UP with no locations
-//!   answers 404 `stock-locations not found` [D:faqmw]; another seller's UP answers 403 [A].
+//!   answers 404 `stock-locations not found` [D:faqmw]; another seller's UP answers 403 \[A\].
 //! - PUT needs `x-version`: missing is 400 `Missing X-Version header`, stale is 409
-//!   `Version mismatch` [D:dist]. The version check comes before body validation [A].
+//!   `Version mismatch` [D:dist]. The version check comes before body validation \[A\].
 //! - `selling_address` (`{"quantity":N}`) answers 204 and only works on MLA/MLC; other sites
 //!   get 400 `the site is blocked for modifications to the selling address` [D:dist]. On
-//!   MLA/MLC the UP must be Full + own origin (Full + Flex) or the answer is 400 [A: message].
+//!   MLA/MLC the UP must be Full + own origin (Full + Flex) or the answer is 400 \[A: message].
 //! - `seller_warehouse` validates each store with the four documented 400s and answers 200
-//!   with the full stock body [D:mo]; a UP without warehouse locations gets 400 [A].
-//!   The write answers carry no `x-version` header [A] (doc §4.3: unknown).
-//! - `meli_facility` is read-only: 400 [A: status]. `PUT …/stock` without a type is 404
+//!   with the full stock body [D:mo]; a UP without warehouse locations gets 400 \[A\].
+//!   The write answers carry no `x-version` header \[A\] (doc §4.3: unknown).
+//! - `meli_facility` is read-only: 400 \[A: status]. `PUT …/stock` without a type is 404
 //!   [R:crm].
 //! - Items of the UP see any of these writes after the propagation delay [D:ff].
 

@@ -9,7 +9,12 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::*;
 
-const INVALID_GRANT: &str = r#"{"error":"invalid_grant","error_description":"Error validating grant. Your authorization code or refresh token may be expired or it was already used","status":400,"cause":[]}"#;
+/// The documented answer to a reused refresh token (doc §1.3).
+const INVALID_GRANT: &str = concat!(
+    r#"{"error":"invalid_grant","error_description":"Error validating grant. "#,
+    r#"Your authorization code or refresh token may be expired or it was already used","#,
+    r#""status":400,"cause":[]}"#
+);
 
 #[tokio::test]
 async fn exchange_code_posts_the_form_and_reads_a_numeric_user_id() {
@@ -109,7 +114,11 @@ async fn reused_refresh_token_is_invalid_grant_and_not_retried() {
 #[tokio::test]
 async fn invalid_client_is_its_own_error() {
     let server = MockServer::start().await;
-    let body = json!({"error":"invalid_client","error_description":"invalid client_id or client_secret","status":401});
+    let body = json!({
+        "error": "invalid_client",
+        "error_description": "invalid client_id or client_secret",
+        "status": 401
+    });
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
         .respond_with(ResponseTemplate::new(401).set_body_json(body))
@@ -144,7 +153,8 @@ async fn other_token_errors_keep_code_and_status() {
         .unwrap_err();
 
     assert!(
-        matches!(&err, Error::OAuth { error, status: 403, .. } if error == "unauthorized_application"),
+        matches!(&err, Error::OAuth { error, status: 403, .. }
+            if error == "unauthorized_application"),
         "{err:?}"
     );
 }

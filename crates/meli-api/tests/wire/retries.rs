@@ -78,7 +78,8 @@ async fn retry_after_longer_than_backoff_max_ends_the_request_with_the_hint() {
     let err = client.users_me().await.unwrap_err();
 
     assert!(
-        matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3600)),
+        matches!(err, Error::RateLimited { retry_after: Some(d), .. }
+            if d == Duration::from_secs(3600)),
         "{err:?}"
     );
     assert_eq!(received_on(&server, ME).await.len(), 1);

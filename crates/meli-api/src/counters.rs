@@ -89,6 +89,26 @@ impl CountersSnapshot {
     pub fn total(&self) -> u64 {
         self.requests.values().sum()
     }
+
+    /// What happened between `earlier` and this snapshot (one sync run's calls on a client
+    /// that lives longer). Keys with no new requests are left out.
+    pub fn since(&self, earlier: &CountersSnapshot) -> CountersSnapshot {
+        let requests = self
+            .requests
+            .iter()
+            .filter_map(|(key, n)| {
+                let before = earlier.requests.get(key).copied().unwrap_or(0);
+                let delta = n.saturating_sub(before);
+                (delta > 0).then(|| (key.clone(), delta))
+            })
+            .collect();
+
+        CountersSnapshot {
+            requests,
+            retries: self.retries.saturating_sub(earlier.retries),
+            rate_limited: self.rate_limited.saturating_sub(earlier.rate_limited),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -112,5 +132,21 @@ mod tests {
         assert_eq!(snap.calls_with_status(Endpoint::UsersMe, 0), 1);
         assert_eq!(snap.total(), 4);
         assert_eq!((snap.retries, snap.rate_limited), (1, 1));
+    }
+
+    #[test]
+    fn since_keeps_only_what_happened_after_the_earlier_snapshot() {
+        let counters = Counters::default();
+        counters.record_request(Endpoint::Items, 200);
+        counters.record_retry();
+        let before = counters.snapshot();
+        counters.record_request(Endpoint::Items, 200);
+        counters.record_request(Endpoint::UsersMe, 200);
+
+        let delta = counters.snapshot().since(&before);
+
+        assert_eq!(delta.calls(Endpoint::Items), 1);
+        assert_eq!(delta.calls(Endpoint::UsersMe), 1);
+        assert_eq!((delta.total(), delta.retries), (2, 0));
     }
 }

@@ -5,7 +5,6 @@ use std::fmt;
 /// The class of an ML call. Labels are shared with the simulator, so counters from both sides
 /// can be compared key by key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
 pub enum Endpoint {
     /// `POST /oauth/token`.
     OAuthToken,

@@ -14,6 +14,9 @@
 //! - `counters`: [`CountersSnapshot`];
 //! - `models`: wire types, tolerant of unknown fields and ML's alternative shapes.
 //!
+//! Known limitation: an [`OAuthClient`] paces and counts its token calls on its own, apart
+//! from the [`MeliClient`] limiter and counters (token calls are a handful per six hours).
+//!
 //! Tokens never reach logs, errors or `Debug` output: they are [`secrecy::SecretString`]s,
 //! the `Authorization` header is marked sensitive, and [`token_fingerprint`] gives callers a
 //! safe name for a token.

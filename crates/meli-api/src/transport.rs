@@ -4,6 +4,9 @@
 //! the in-flight semaphore and waits on the rate limiters (the user-product stock limiter
 //! too, for that endpoint), so the client paces itself instead of collecting 429s.
 //!
+//! ML does not document `Retry-After` nor a single 429 body (\[A\], doc §7): the header is
+//! honoured when present and 429 bodies are never parsed.
+//!
 //! Retried: 429 and 5xx answers, and transport failures (timeouts, resets, refused
 //! connections) when the request is idempotent. A `Retry-After` in seconds is honoured; a
 //! `Retry-After` longer than `backoff_max` ends the request at once with

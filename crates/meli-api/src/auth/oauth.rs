@@ -125,7 +125,9 @@ impl OAuthClient {
     }
 }
 
-/// Maps a non-success answer of the token endpoint to the error it names (doc §1.4).
+/// Maps a non-success answer of the token endpoint to the error it names (doc §1.4). The
+/// code in the body decides, not the status: ML gives statuses for only some codes, so 400
+/// or 401 for `invalid_client` is assumed (\[A\]).
 fn token_error(resp: &RawResponse) -> Error {
     let status = resp.status.as_u16();
     let body: TokenErrorBody = serde_json::from_slice(&resp.body).unwrap_or_default();

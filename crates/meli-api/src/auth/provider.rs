@@ -6,6 +6,13 @@
 //! `margin` before expiry, and once after a 401 unless the refused token was already
 //! replaced by another task.
 //!
+//! Serializing refreshes per seller is the doc's advice, marked \[A\] there (§1.3).
+//!
+//! Known limitation: when an early refresh fails in transport after the request may have
+//! reached ML, the provider keeps the old pair (the access token still works until it
+//! expires); if ML had in fact rotated it, the next refresh answers `invalid_grant` and the
+//! seller must authorize again. Nothing on the client side can tell the two cases apart.
+//!
 //! Known limitation: the pair lives only in this process. A caller that must survive
 //! restarts reads [`InMemoryTokenProvider::current`] after calls and stores the pair, or
 //! implements [`TokenProvider`] over its own store with a lock shared between processes.

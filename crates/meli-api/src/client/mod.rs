@@ -2,7 +2,8 @@
 //!
 //! Every call takes a token from the [`TokenProvider`]. On a 401 the client asks the
 //! provider for a refreshed token once and sends the request once more; a second 401 is
-//! [`Error::Unauthorized`]. Pacing, concurrency and retries of 429, 5xx and transport
+//! [`Error::Unauthorized`] (the doc's client rule, marked \[A\] there: ML documents the 401
+//! but not what a client should do). Pacing, concurrency and retries of 429, 5xx and transport
 //! failures happen below, in the transport layer.
 
 pub(crate) mod multiget;

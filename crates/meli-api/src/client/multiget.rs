@@ -1,6 +1,6 @@
 //! Reading listings by id with the multiget `GET /items?ids=` (doc §3.1).
 //!
-//! Ids go 20 a call (the documented maximum; more is assumed to be refused, [A]). Up to
+//! Ids go 20 a call (the documented maximum; more is assumed to be refused, \[A\]). Up to
 //! `max_concurrency` calls run at once and results come back in input order. Per-id
 //! failures (404 unknown, 403 foreign) arrive inside a 200 and are returned as
 //! [`ItemResult`]s, not as errors; a failed call fails the whole read.

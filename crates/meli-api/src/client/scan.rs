@@ -1,9 +1,10 @@
 //! Listing every item id of a seller with `search_type=scan` (doc §2.1).
 //!
 //! Each call asks for 100 ids and sends the latest `scroll_id` received (ML's docs say the
-//! id stays the same; clients see it change, [A]). A scan ends on `results: []` or a null
+//! id stays the same; clients see it change, \[A\]). A scan ends on `results: []` or a null
 //! `scroll_id`. Offset paging is never used: it stops at 1000 results. A 404 after the first
-//! page means the scroll expired (5 minutes) or was used up: [`Error::ScrollExpired`].
+//! page means the scroll expired (5 minutes) or was used up: [`Error::ScrollExpired`] (\[A\]: old clients loop until a 404; the docs say null comes
+//! back at the end). With no `status` filter the scan covers every status (\[A\]).
 //!
 //! Known limitation: the ids of one scan are a snapshot taken when it starts, and a
 //! failed scan cannot resume; the caller starts a new one.

@@ -22,8 +22,17 @@ pub struct UserProductStock {
 }
 
 impl UserProductStock {
+    /// A user product with no stock locations: what `stock-locations not found` (404) means
+    /// for a sync (doc §4.2), so callers can record it as holding nothing.
+    pub fn empty(user_product_id: &str) -> Self {
+        Self {
+            id: user_product_id.to_string(),
+            ..Self::default()
+        }
+    }
+
     /// Units over all locations: what ML derives the listing's `available_quantity` from
-    /// ([A] in doc §4.2: the docs do not say it is exactly the sum).
+    /// (\[A\] in doc §4.2: the docs do not say it is exactly the sum).
     pub fn total(&self) -> i64 {
         self.locations.iter().map(|l| l.quantity).sum()
     }
@@ -138,6 +147,7 @@ mod tests {
         let full: FulfillmentStock = serde_json::from_str(full).unwrap();
 
         assert_eq!(up.total(), 14);
+        assert_eq!(UserProductStock::empty("MLAU1").total(), 0);
         assert_eq!(up.user_id, Some(1_376_088_286));
         assert_eq!(up.locations[1].store_id.as_deref(), Some("100"));
         assert_eq!(full.not_available_detail[0].quantity, 2);

@@ -10,5 +10,7 @@ mod helpers;
 mod oauth;
 #[path = "wire/retries.rs"]
 mod retries;
+#[path = "wire/scan.rs"]
+mod scan;
 #[path = "wire/tokens.rs"]
 mod tokens;

@@ -22,13 +22,19 @@ async fn upsert_scenario(db: &TestDb, schema: SellerSchema) {
     // Act: first run
     let first = db
         .store
-        .apply(&layout, &stock_writes(run1, SELLER, at(0), &[(p1, 5), (p2, 0), (p3, 7)]))
+        .apply(
+            &layout,
+            &stock_writes(run1, SELLER, at(0), &[(p1, 5), (p2, 0), (p3, 7)]),
+        )
         .await
         .unwrap();
 
     // Assert: every row new, so every row changed; nothing went from stock to zero
     assert!(first.warehouse_created);
-    assert_eq!((first.rows_written, first.rows_changed, first.rows_zeroed), (3, 3, 0));
+    assert_eq!(
+        (first.rows_written, first.rows_changed, first.rows_zeroed),
+        (3, 3, 0)
+    );
     let quantities = db.ml_quantities().await;
     assert_eq!(quantities.get(p1.as_str()), Some(&5));
     assert_eq!(quantities.get(p2.as_str()), Some(&0));
@@ -38,14 +44,20 @@ async fn upsert_scenario(db: &TestDb, schema: SellerSchema) {
     let run2 = db.store.start_run(SELLER, at(3600), false).await.unwrap();
     let second = db
         .store
-        .apply(&layout, &stock_writes(run2, SELLER, at(3600), &[(p1, 5), (p2, 4), (p3, 0)]))
+        .apply(
+            &layout,
+            &stock_writes(run2, SELLER, at(3600), &[(p1, 5), (p2, 4), (p3, 0)]),
+        )
         .await
         .unwrap();
 
     // Assert: p1 unchanged, p2 0 -> 4, p3 7 -> 0 (zeroed); the ledger says so
     assert!(!second.warehouse_created);
     assert_eq!(second.warehouse_id, first.warehouse_id);
-    assert_eq!((second.rows_written, second.rows_changed, second.rows_zeroed), (3, 2, 1));
+    assert_eq!(
+        (second.rows_written, second.rows_changed, second.rows_zeroed),
+        (3, 2, 1)
+    );
     let ledger = db
         .texts(&format!(
             "SELECT product_id, CAST(old_quantity AS TEXT), CAST(new_quantity AS TEXT), item_id \
@@ -89,7 +101,14 @@ async fn apply_upserts_and_counts_bigint_ids(db: TestDb) {
 }
 
 async fn apply_upserts_and_counts_uuid_ids(db: TestDb) {
-    upsert_scenario(&db, SellerSchema { ids: IdKind::Uuid, ..SellerSchema::default() }).await;
+    upsert_scenario(
+        &db,
+        SellerSchema {
+            ids: IdKind::Uuid,
+            ..SellerSchema::default()
+        },
+    )
+    .await;
 }
 
 async fn apply_upserts_and_counts_text_ids(db: TestDb) {
@@ -111,7 +130,10 @@ async fn monitoring_query_reports_the_last_run(db: TestDb) {
     let desired: Vec<(&str, i64)> = products.iter().map(|p| (p.0.as_str(), 3)).collect();
 
     // Act
-    db.store.apply(&layout, &stock_writes(run, SELLER, at(7200), &desired)).await.unwrap();
+    db.store
+        .apply(&layout, &stock_writes(run, SELLER, at(7200), &desired))
+        .await
+        .unwrap();
 
     // Assert: the query from the replaced script's README
     let (name, last_updated, updated_by, count) = db.monitoring_query().await;
@@ -135,7 +157,12 @@ async fn apply_rolls_back_everything_on_error(db: TestDb) {
 
     // Act: the second run carries new state and one id that cannot be a bigint
     let run2 = db.store.start_run(SELLER, at(60), false).await.unwrap();
-    let mut bad = stock_writes(run2, SELLER, at(60), &[(p1, 9), ("not-a-number", 4), (p2, 0)]);
+    let mut bad = stock_writes(
+        run2,
+        SELLER,
+        at(60),
+        &[(p1, 9), ("not-a-number", 4), (p2, 0)],
+    );
     bad.item_map = vec![common_item("MLC2", Some(p2))];
     bad.unmatched = vec![meli_stock::store::UnmatchedRow {
         item_id: "MLC3".into(),
@@ -144,7 +171,11 @@ async fn apply_rolls_back_everything_on_error(db: TestDb) {
         status: "active".into(),
         available_quantity: Some(1),
     }];
-    let err = db.store.apply(&layout, &bad).await.expect_err("bad id must fail");
+    let err = db
+        .store
+        .apply(&layout, &bad)
+        .await
+        .expect_err("bad id must fail");
 
     // Assert: the error names the id, and nothing of run 2 is left anywhere
     assert!(err.to_string().contains("not-a-number"), "{err}");
@@ -158,7 +189,10 @@ async fn a_failed_first_apply_leaves_no_warehouse_row(db: TestDb) {
     let run = db.store.start_run(SELLER, at(0), false).await.unwrap();
 
     // Act
-    let result = db.store.apply(&layout, &stock_writes(run, SELLER, at(0), &[("x1", 1)])).await;
+    let result = db
+        .store
+        .apply(&layout, &stock_writes(run, SELLER, at(0), &[("x1", 1)]))
+        .await;
 
     // Assert
     assert!(result.is_err());
@@ -177,7 +211,10 @@ async fn duplicate_products_are_refused_before_writing(db: TestDb) {
     // Act
     let err = db
         .store
-        .apply(&layout, &stock_writes(run, SELLER, at(0), &[(p, 1), (p, 2)]))
+        .apply(
+            &layout,
+            &stock_writes(run, SELLER, at(0), &[(p, 1), (p, 2)]),
+        )
         .await
         .expect_err("duplicate");
 
@@ -211,16 +248,29 @@ async fn snapshot(db: &TestDb) -> Vec<Vec<Vec<Option<String>>>> {
              FROM warehouse_stock ORDER BY product_id",
         )
         .await,
-        db.texts("SELECT CAST(id AS TEXT), code, name FROM warehouses ORDER BY id").await,
+        db.texts("SELECT CAST(id AS TEXT), code, name FROM warehouses ORDER BY id")
+            .await,
     ];
     let state = [
-        ("stock_changes", "product_id, CAST(old_quantity AS TEXT), CAST(new_quantity AS TEXT)"),
-        ("item_map", "item_id, product_id, CAST(last_seen_run AS TEXT)"),
+        (
+            "stock_changes",
+            "product_id, CAST(old_quantity AS TEXT), CAST(new_quantity AS TEXT)",
+        ),
+        (
+            "item_map",
+            "item_id, product_id, CAST(last_seen_run AS TEXT)",
+        ),
         ("unmatched_items", "item_id, CAST(last_seen_run AS TEXT)"),
-        ("user_product_stock", "user_product_id, location_key, CAST(quantity AS TEXT)"),
+        (
+            "user_product_stock",
+            "user_product_id, location_key, CAST(quantity AS TEXT)",
+        ),
     ];
     for (table, columns) in state {
-        let sql = format!("SELECT {columns} FROM {} ORDER BY 1, 2", db.state_table(table));
+        let sql = format!(
+            "SELECT {columns} FROM {} ORDER BY 1, 2",
+            db.state_table(table)
+        );
         tables.push(db.texts(&sql).await);
     }
     tables

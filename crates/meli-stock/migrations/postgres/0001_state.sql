@@ -71,15 +71,13 @@ CREATE TABLE meli_stock.item_map (
     last_seen_run      bigint NOT NULL,
     PRIMARY KEY (seller_id, item_id, variation_id)
 );
-CREATE INDEX item_map_user_product_idx ON meli_stock.item_map (seller_id, user_product_id)
-    WHERE user_product_id IS NOT NULL;
-CREATE INDEX item_map_product_idx ON meli_stock.item_map (seller_id, product_id)
-    WHERE product_id IS NOT NULL;
 
 -- Append-only ledger: one row per warehouse_stock row whose quantity a run changed.
+-- run_id has no foreign key on purpose: the check would cost a lookup per changed row
+-- and runs are never deleted.
 CREATE TABLE meli_stock.stock_changes (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    run_id       bigint      NOT NULL REFERENCES meli_stock.runs (id),
+    run_id       bigint      NOT NULL,
     seller_id    bigint      NOT NULL,
     product_id   text        NOT NULL,
     item_id      text        NOT NULL,
@@ -87,8 +85,8 @@ CREATE TABLE meli_stock.stock_changes (
     new_quantity bigint      NOT NULL,
     changed_at   timestamptz NOT NULL
 );
-CREATE INDEX stock_changes_product_idx ON meli_stock.stock_changes (product_id, changed_at DESC);
-CREATE INDEX stock_changes_seller_idx ON meli_stock.stock_changes (seller_id, changed_at DESC);
+CREATE INDEX stock_changes_product_idx
+    ON meli_stock.stock_changes (seller_id, product_id, changed_at DESC);
 CREATE INDEX stock_changes_run_idx ON meli_stock.stock_changes (run_id);
 
 CREATE TABLE meli_stock.unmatched_items (

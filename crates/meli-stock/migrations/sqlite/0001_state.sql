@@ -67,14 +67,10 @@ CREATE TABLE meli_stock_item_map (
     last_seen_run      INTEGER NOT NULL,
     PRIMARY KEY (seller_id, item_id, variation_id)
 );
-CREATE INDEX meli_stock_item_map_user_product_idx
-    ON meli_stock_item_map (seller_id, user_product_id) WHERE user_product_id IS NOT NULL;
-CREATE INDEX meli_stock_item_map_product_idx
-    ON meli_stock_item_map (seller_id, product_id) WHERE product_id IS NOT NULL;
 
 CREATE TABLE meli_stock_stock_changes (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id       INTEGER NOT NULL REFERENCES meli_stock_runs (id),
+    run_id       INTEGER NOT NULL,
     seller_id    INTEGER NOT NULL,
     product_id   TEXT    NOT NULL,
     item_id      TEXT    NOT NULL,
@@ -83,9 +79,7 @@ CREATE TABLE meli_stock_stock_changes (
     changed_at   TEXT    NOT NULL
 );
 CREATE INDEX meli_stock_stock_changes_product_idx
-    ON meli_stock_stock_changes (product_id, changed_at DESC);
-CREATE INDEX meli_stock_stock_changes_seller_idx
-    ON meli_stock_stock_changes (seller_id, changed_at DESC);
+    ON meli_stock_stock_changes (seller_id, product_id, changed_at DESC);
 CREATE INDEX meli_stock_stock_changes_run_idx ON meli_stock_stock_changes (run_id);
 
 CREATE TABLE meli_stock_unmatched_items (

@@ -40,7 +40,10 @@ pub fn init_tracing() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            tracing_subscriber::fmt().with_env_filter("debug").with_test_writer().init();
+            tracing_subscriber::fmt()
+                .with_env_filter("debug")
+                .with_test_writer()
+                .init();
         }
     });
 }
@@ -92,21 +95,36 @@ impl TestDb {
     pub async fn postgres() -> TestDb {
         init_tracing();
         let name = format!("meli_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(ADMIN_URL).await.expect("postgres on 127.0.0.1");
-        sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.unwrap();
+        let mut admin = PgConnection::connect(ADMIN_URL)
+            .await
+            .expect("postgres on 127.0.0.1");
+        sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .unwrap();
         admin.close().await.unwrap();
 
         let url = pg_url(&name);
-        let store = Store::connect(Some(&url), std::path::Path::new("unused.db")).await.unwrap();
-        TestDb { store, backing: Backing::Postgres { name } }
+        let store = Store::connect(Some(&url), std::path::Path::new("unused.db"))
+            .await
+            .unwrap();
+        TestDb {
+            store,
+            backing: Backing::Postgres { name },
+        }
     }
 
     /// A SQLite file in a fresh temporary directory, migrated.
     pub async fn sqlite() -> TestDb {
         init_tracing();
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(None, &dir.path().join("meli-stock.db")).await.unwrap();
-        TestDb { store, backing: Backing::Sqlite { dir } }
+        let store = Store::connect(None, &dir.path().join("meli-stock.db"))
+            .await
+            .unwrap();
+        TestDb {
+            store,
+            backing: Backing::Sqlite { dir },
+        }
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -131,7 +149,9 @@ impl TestDb {
 
     /// A second, independent store on the same database (another process, in effect).
     pub async fn reconnect(&self) -> Store {
-        Store::connect(self.url().as_deref(), &self.sqlite_path()).await.unwrap()
+        Store::connect(self.url().as_deref(), &self.sqlite_path())
+            .await
+            .unwrap()
     }
 
     /// Runs statements (no parameters) on the database.
@@ -150,7 +170,10 @@ impl TestDb {
     pub async fn scalar(&self, sql: &str) -> i64 {
         match &self.store {
             Store::Postgres(pg) => sqlx::query_scalar(sql).fetch_one(pg.pool()).await.unwrap(),
-            Store::Sqlite(lite) => sqlx::query_scalar(sql).fetch_one(lite.pool()).await.unwrap(),
+            Store::Sqlite(lite) => sqlx::query_scalar(sql)
+                .fetch_one(lite.pool())
+                .await
+                .unwrap(),
         }
     }
 
@@ -170,14 +193,16 @@ impl TestDb {
             for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
         {
             rows.iter()
-                .map(|r| (0..r.len()).map(|i| r.try_get::<Option<String>, _>(i).unwrap()).collect())
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| r.try_get::<Option<String>, _>(i).unwrap())
+                        .collect()
+                })
                 .collect()
         }
         match &self.store {
             Store::Postgres(pg) => collect(sqlx::query(sql).fetch_all(pg.pool()).await.unwrap()),
-            Store::Sqlite(lite) => {
-                collect(sqlx::query(sql).fetch_all(lite.pool()).await.unwrap())
-            }
+            Store::Sqlite(lite) => collect(sqlx::query(sql).fetch_all(lite.pool()).await.unwrap()),
         }
     }
 
@@ -210,14 +235,26 @@ LIMIT 1;";
         } else {
             format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid")
         };
-        self.texts(&sql).await.into_iter().map(|r| r[0].clone().unwrap()).collect()
+        self.texts(&sql)
+            .await
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect()
     }
 
     /// Creates products, warehouses and warehouse_stock the way a seller might have them.
     pub async fn create_seller_schema(&self, schema: &SellerSchema) {
         let (id, warehouse_id) = self.id_columns(schema.ids);
-        let unique = if schema.unique_key { ", UNIQUE (warehouse_id, product_id)" } else { "" };
-        let now = if self.is_postgres() { "now()" } else { "CURRENT_TIMESTAMP" };
+        let unique = if schema.unique_key {
+            ", UNIQUE (warehouse_id, product_id)"
+        } else {
+            ""
+        };
+        let now = if self.is_postgres() {
+            "now()"
+        } else {
+            "CURRENT_TIMESTAMP"
+        };
         self.execute(&format!(
             "CREATE TABLE products (id {id}, external_id text, source text, sku text, name text);
              CREATE TABLE warehouses (id {warehouse_id}, code text NOT NULL, name text NOT NULL);
@@ -286,7 +323,12 @@ LIMIT 1;";
                      FROM unnest($1::text[], $2::text[]) AS u(id, ext)",
                     t = self.id_type(ids)
                 );
-                sqlx::query(&sql).bind(&id_list).bind(&ext_list).execute(pg.pool()).await.unwrap();
+                sqlx::query(&sql)
+                    .bind(&id_list)
+                    .bind(&ext_list)
+                    .execute(pg.pool())
+                    .await
+                    .unwrap();
                 sqlx::query(&format!(
                     "INSERT INTO products (id, external_id, source) \
                      VALUES ($1::text::{t}, 'MLC1000000000', 'shopify')",
@@ -337,7 +379,11 @@ LIMIT 1;";
     /// Name of one of our state tables on this backend (`runs` -> `meli_stock.runs` or
     /// `meli_stock_runs`).
     pub fn state_table(&self, table: &str) -> String {
-        if self.is_postgres() { format!("meli_stock.{table}") } else { format!("meli_stock_{table}") }
+        if self.is_postgres() {
+            format!("meli_stock.{table}")
+        } else {
+            format!("meli_stock_{table}")
+        }
     }
 }
 
@@ -349,7 +395,9 @@ impl Drop for TestDb {
         let name = name.clone();
         // Drop runs outside async; a separate thread with its own runtime can await.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async move {
                 let mut admin = PgConnection::connect(ADMIN_URL).await?;
                 sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))

@@ -165,7 +165,8 @@ fn timestamp_expr(param: &str, sql_type: &str) -> String {
     }
 }
 
-/// Upserts the seller's item map, then deletes the rows this run did not see.
+/// Replaces the seller's item map. Deleting and inserting beats an upsert here: every row
+/// gets a new `last_seen_run` anyway, and the insert path skips the conflict checks.
 async fn write_item_map(
     conn: &mut PgConnection,
     seller: i64,
@@ -180,19 +181,18 @@ async fn write_item_map(
         rows.iter().map(f).collect::<Vec<Option<&str>>>()
     };
 
+    sqlx::query("DELETE FROM meli_stock.item_map WHERE seller_id = $1")
+        .bind(seller)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::query("clear meli_stock.item_map"))?;
+
     sqlx::query(
         "INSERT INTO meli_stock.item_map (seller_id, item_id, variation_id, user_product_id, \
              status, sub_status, available_quantity, inventory_id, seller_sku, product_key, \
              product_id, last_seen_run) \
          SELECT $1, u.*, $12 FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[], \
-             $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[]) AS u \
-         ON CONFLICT (seller_id, item_id, variation_id) DO UPDATE SET \
-             user_product_id = EXCLUDED.user_product_id, status = EXCLUDED.status, \
-             sub_status = EXCLUDED.sub_status, \
-             available_quantity = EXCLUDED.available_quantity, \
-             inventory_id = EXCLUDED.inventory_id, seller_sku = EXCLUDED.seller_sku, \
-             product_key = EXCLUDED.product_key, product_id = EXCLUDED.product_id, \
-             last_seen_run = EXCLUDED.last_seen_run",
+             $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[]) AS u",
     )
     .bind(seller)
     .bind(rows.iter().map(|r| r.item_id.as_str()).collect::<Vec<_>>())
@@ -218,12 +218,6 @@ async fn write_item_map(
     .await
     .map_err(StoreError::query("write meli_stock.item_map"))?;
 
-    sqlx::query("DELETE FROM meli_stock.item_map WHERE seller_id = $1 AND last_seen_run <> $2")
-        .bind(seller)
-        .bind(writes.run_id.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::query("prune meli_stock.item_map"))?;
     Ok(())
 }
 

@@ -186,25 +186,26 @@ async fn write_stock(
     Ok((written, changed, zeroed))
 }
 
-/// Upserts the seller's item map, then deletes the rows this run did not see.
+/// Replaces the seller's item map: a delete and plain inserts, cheaper than upserts when
+/// every row gets a new `last_seen_run` anyway.
 async fn write_item_map(
     conn: &mut SqliteConnection,
     seller: i64,
     writes: &WriteSet,
 ) -> Result<(), StoreError> {
     let run = writes.run_id.0;
+    sqlx::query("DELETE FROM meli_stock_item_map WHERE seller_id = ?1")
+        .bind(seller)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::query("clear meli_stock_item_map"))?;
+
     insert_chunked(
         conn,
         "INSERT INTO meli_stock_item_map (seller_id, item_id, variation_id, user_product_id, \
              status, sub_status, available_quantity, inventory_id, seller_sku, product_key, \
              product_id, last_seen_run) ",
-        " ON CONFLICT (seller_id, item_id, variation_id) DO UPDATE SET \
-             user_product_id = excluded.user_product_id, status = excluded.status, \
-             sub_status = excluded.sub_status, \
-             available_quantity = excluded.available_quantity, \
-             inventory_id = excluded.inventory_id, seller_sku = excluded.seller_sku, \
-             product_key = excluded.product_key, product_id = excluded.product_id, \
-             last_seen_run = excluded.last_seen_run",
+        "",
         &writes.item_map,
         12,
         |values, row| {
@@ -225,12 +226,6 @@ async fn write_item_map(
     .await
     .map_err(StoreError::query("write meli_stock_item_map"))?;
 
-    sqlx::query("DELETE FROM meli_stock_item_map WHERE seller_id = ?1 AND last_seen_run <> ?2")
-        .bind(seller)
-        .bind(run)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::query("prune meli_stock_item_map"))?;
     Ok(())
 }
 

@@ -85,6 +85,15 @@ impl CountersSnapshot {
             .unwrap_or(0)
     }
 
+    /// Requests per endpoint label, whatever their outcome.
+    pub fn by_endpoint(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for ((label, _), n) in &self.requests {
+            *out.entry(label.clone()).or_insert(0) += n;
+        }
+        out
+    }
+
     /// Requests sent to every endpoint.
     pub fn total(&self) -> u64 {
         self.requests.values().sum()
@@ -131,6 +140,7 @@ mod tests {
         assert_eq!(snap.calls_with_status(Endpoint::Items, 200), 2);
         assert_eq!(snap.calls_with_status(Endpoint::UsersMe, 0), 1);
         assert_eq!(snap.total(), 4);
+        assert_eq!(snap.by_endpoint().get("items"), Some(&3));
         assert_eq!((snap.retries, snap.rate_limited), (1, 1));
     }
 

@@ -1,8 +1,8 @@
 //! Sending one logical request: pacing, concurrency, retries, counters and request logs.
 //!
-//! Every call to ML goes through [`Transport::send`]. Before each attempt it takes a slot of
-//! the in-flight semaphore and waits on the rate limiters (the user-product stock limiter
-//! too, for that endpoint), so the client paces itself instead of collecting 429s.
+//! Every call to ML goes through [`Transport::send`]. Before each attempt it waits on the
+//! user-product stock limiter (for that endpoint), takes a slot of the in-flight semaphore
+//! and waits on the overall limiter, so the client paces itself instead of collecting 429s.
 //!
 //! ML does not document `Retry-After` nor a single 429 body (\[A\], doc §7): the header is
 //! honoured when present and 429 bodies are never parsed.
@@ -210,14 +210,16 @@ impl Transport {
         bearer: Option<&SecretString>,
         attempt: u32,
     ) -> Result<RawResponse, SendFailure> {
+        // The per-endpoint limiter is waited on before taking an in-flight slot: a queue of
+        // user-product reads paced at 100 a minute must not hold every slot and starve the
+        // scan and the multigets, which only answer to the overall limit.
+        if spec.endpoint == Endpoint::UserProductStock {
+            self.user_product_stock.until_ready().await;
+        }
         let _permit = self.in_flight.acquire().await.map_err(|_| SendFailure {
             retryable: false,
             message: "client is shutting down".into(),
         })?;
-
-        if spec.endpoint == Endpoint::UserProductStock {
-            self.user_product_stock.until_ready().await;
-        }
         self.overall.until_ready().await;
 
         let mut request = self

@@ -1,1 +1,21 @@
-//! placeholder
+//! meli-stock keeps a MercadoLibre seller's stock mirrored in the seller's own inventory
+//! database (PostgreSQL, or an embedded SQLite file when none is configured).
+//!
+//! # Layout
+//! - [`cli`]: the command line; one module per group of subcommands, wiring only.
+//! - [`config`]: every setting, its layers (file, `.env`, environment, flags) and checks.
+//! - [`sync`]: one run: listing, multiget, user-product stock reads, the plan, the write.
+//! - [`sync::plan`]: the arithmetic of a run, free of I/O.
+//! - [`store`]: PostgreSQL and SQLite: the seller's inventory tables and meli-stock's state.
+//! - [`demo`]: the offline demo: the simulator in-process and a real sync.
+//! - [`error`]: how commands fail, and the exit codes.
+//! - [`progress`], [`telemetry`]: progress bars and logs.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod progress;
+pub mod store;
+pub mod sync;
+pub mod telemetry;

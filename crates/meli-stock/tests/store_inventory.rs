@@ -189,7 +189,7 @@ async fn products_can_be_matched_on_another_column(db: TestDb) {
     db.create_seller_schema(&SellerSchema::default()).await;
     let products = db.insert_products(IdKind::Bigint, 3).await;
     let names = InventoryNames {
-        products_match: "sku".into(),
+        match_column: "sku".into(),
         ..names()
     };
 
@@ -219,7 +219,7 @@ async fn renamed_tables_and_columns_are_used(db: TestDb) {
     let names = InventoryNames {
         products_table: "items".into(),
         products_id: "pk".into(),
-        products_match: "ml_id".into(),
+        match_column: "ml_id".into(),
         products_source: "origin".into(),
         source_value: "ml".into(),
         warehouses_table: "depots".into(),

@@ -104,7 +104,7 @@ pub(crate) fn verify(
     let stock = found.stock.ok_or_else(|| missing(&names.stock_table))?;
 
     let product_id = products.require(&names.products_id)?;
-    let product_match = products.require(&names.products_match)?;
+    let product_match = products.require(&names.match_column)?;
     products.require(&names.products_source)?;
 
     let warehouse_id = warehouses.require(&names.warehouses_id)?;

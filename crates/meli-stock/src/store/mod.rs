@@ -36,9 +36,9 @@ use chrono::{DateTime, Utc};
 pub use error::{PgTarget, StoreError};
 pub use lock::SellerLock;
 pub use model::{
-    DesiredStock, InitReport, ItemKey, ItemMapRow, LocationStock, RunId, RunOutcome, RunRecord,
-    SyncState, UnmatchedItem, UnmatchedRow, UserProductRead, UserProductState, WriteReport,
-    WriteSet,
+    DesiredStock, Freshness, InitReport, ItemKey, ItemMapRow, LocationStock, RunId, RunOutcome,
+    RunRecord, StockSample, SyncState, UnmatchedItem, UnmatchedRow, UserProductRead,
+    UserProductState, WriteReport, WriteSet,
 };
 pub use names::{ColumnInfo, InventoryLayout, InventoryNames, InventoryTypes, is_identifier};
 pub use postgres::PgStore;
@@ -177,6 +177,36 @@ impl Store {
         dispatch!(self, s => s.apply(layout, writes).await)
     }
 
+    /// Inserts a product row (match key and source value) for each key that has none yet;
+    /// returns how many were inserted. The demo and the benchmark use it to fill a fresh
+    /// products table; a sync never writes products.
+    pub async fn insert_missing_products(
+        &self,
+        layout: &InventoryLayout,
+        keys: &[String],
+    ) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.insert_missing_products(layout, keys).await)
+    }
+
+    /// Up to `limit` rows of the ML warehouse with their products' match keys, ordered by
+    /// match key.
+    pub async fn ml_stock_sample(
+        &self,
+        layout: &InventoryLayout,
+        limit: u32,
+    ) -> Result<Vec<StockSample>, StoreError> {
+        dispatch!(self, s => s.ml_stock_sample(layout, limit).await)
+    }
+
+    /// The monitoring query of the README on the configured names: the newest
+    /// `last_updated` of the ML warehouse with its writer and row count.
+    pub async fn freshness(
+        &self,
+        layout: &InventoryLayout,
+    ) -> Result<Option<Freshness>, StoreError> {
+        dispatch!(self, s => s.freshness(layout).await)
+    }
+
     /// Items no product matched in the latest run, for `meli-stock report unmatched`.
     pub async fn unmatched(&self, seller_id: u64) -> Result<Vec<UnmatchedItem>, StoreError> {
         dispatch!(self, s => s.unmatched(seller_id).await)
@@ -186,6 +216,12 @@ impl Store {
     pub async fn close(&self) {
         dispatch!(self, s => s.close().await)
     }
+}
+
+/// The current time at the precision the store keeps, so a record built in memory equals
+/// the one read back.
+pub fn now_micros() -> DateTime<Utc> {
+    to_micros(Utc::now())
 }
 
 /// Timestamps are stored with microsecond precision on both backends, so a value read back

@@ -361,3 +361,27 @@ impl fmt::Display for InitReport {
         Ok(())
     }
 }
+
+/// One row of the ML warehouse as `Store::ml_stock_sample` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StockSample {
+    pub product_id: String,
+    /// The product's match key (item id or SKU); `None` when the product row is gone.
+    pub match_key: Option<String>,
+    pub quantity: i64,
+    /// `last_updated` as the database prints it.
+    pub last_updated: Option<String>,
+    pub updated_by: Option<String>,
+}
+
+/// What the monitoring query reports: the newest write to the ML warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Freshness {
+    /// The ML warehouse's name.
+    pub warehouse: String,
+    /// The newest `last_updated`, as the database prints it.
+    pub last_updated: Option<String>,
+    pub updated_by: Option<String>,
+    /// Rows written with that `last_updated`.
+    pub rows: i64,
+}

@@ -21,7 +21,7 @@ pub struct InventoryNames {
     pub products_table: String,
     pub products_id: String,
     /// Column matched against ML (the item id in `external_id`, or e.g. a `sku` column).
-    pub products_match: String,
+    pub match_column: String,
     pub products_source: String,
     /// Value of the source column on ML products.
     pub source_value: String,
@@ -47,7 +47,7 @@ impl Default for InventoryNames {
             schema: "public".into(),
             products_table: "products".into(),
             products_id: "id".into(),
-            products_match: "external_id".into(),
+            match_column: "external_id".into(),
             products_source: "source".into(),
             source_value: "mercadolibre".into(),
             warehouses_table: "warehouses".into(),
@@ -77,7 +77,7 @@ impl InventoryNames {
             ("schema", &self.schema),
             ("products_table", &self.products_table),
             ("products_id", &self.products_id),
-            ("products_match", &self.products_match),
+            ("match_column", &self.match_column),
             ("products_source", &self.products_source),
             ("warehouses_table", &self.warehouses_table),
             ("warehouses_id", &self.warehouses_id),

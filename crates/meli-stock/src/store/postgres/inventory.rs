@@ -72,7 +72,7 @@ impl PgStore {
                      CREATE INDEX ON {table} ({source}, {matching})",
                     table = sql_name(&names.products_table),
                     id = quote(&names.products_id),
-                    matching = quote(&names.products_match),
+                    matching = quote(&names.match_column),
                     source = quote(&names.products_source),
                 );
                 run_ddl(&mut tx, &ddl, &name(&names.products_table)).await?;
@@ -184,7 +184,7 @@ impl PgStore {
         let sql = format!(
             "SELECT {matching}::text AS match_key, {id}::text AS product_id FROM {table} \
              WHERE {source}::text = $1 AND {matching} IS NOT NULL ORDER BY {id} DESC",
-            matching = quote(&names.products_match),
+            matching = quote(&names.match_column),
             id = quote(&names.products_id),
             source = quote(&names.products_source),
             table = qualified(Dialect::Postgres, &names.schema, &names.products_table),

@@ -7,6 +7,7 @@
 
 mod apply;
 mod inventory;
+mod products;
 mod state;
 
 use std::fmt;

@@ -55,11 +55,11 @@ impl SqliteStore {
                  CREATE INDEX IF NOT EXISTS {index} ON {table} ({source}, {matching})",
                 table = quote(&names.products_table),
                 id = quote(&names.products_id),
-                matching = quote(&names.products_match),
+                matching = quote(&names.match_column),
                 source = quote(&names.products_source),
                 index = quote(&format!(
                     "{}_{}_idx",
-                    names.products_table, names.products_match
+                    names.products_table, names.match_column
                 )),
             );
             run_ddl(&mut tx, &ddl, &names.products_table).await?;
@@ -161,7 +161,7 @@ impl SqliteStore {
         let sql = format!(
             "SELECT CAST({matching} AS TEXT), CAST({id} AS TEXT) FROM {table} \
              WHERE CAST({source} AS TEXT) = ?1 AND {matching} IS NOT NULL ORDER BY {id} DESC",
-            matching = quote(&names.products_match),
+            matching = quote(&names.match_column),
             id = quote(&names.products_id),
             source = quote(&names.products_source),
             table = quote(&names.products_table),

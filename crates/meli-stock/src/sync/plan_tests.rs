@@ -1,0 +1,239 @@
+//! Unit tests of the run arithmetic.
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+
+fn line(item: &str, variation: Option<u64>, up: Option<&str>, reported: i64) -> Line {
+    Line {
+        item_id: item.to_owned(),
+        variation_id: variation,
+        status: "active".to_owned(),
+        sub_status: Vec::new(),
+        reported,
+        unit: match up {
+            Some(up) => Unit::UserProduct(up.to_owned()),
+            None => Unit::Line {
+                item_id: item.to_owned(),
+                variation_id: variation,
+            },
+        },
+        seller_sku: None,
+        inventory_id: None,
+    }
+}
+
+fn products(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn plan(
+    lines: &[Line],
+    reads: &[(&str, i64)],
+    prods: &[(&str, &str)],
+    cur: &[(&str, i64)],
+) -> Plan {
+    let read_totals = reads.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let current = cur.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let products = products(prods);
+    build_plan(&PlanInput {
+        lines,
+        read_totals: &read_totals,
+        products: &products,
+        current: &current,
+        mode: MatchMode::Item,
+    })
+}
+
+#[test]
+fn shared_user_product_counts_fully_for_each_item_and_once_per_item() {
+    let lines = [
+        line("MLC1", None, Some("MLCU1"), 7),
+        line("MLC2", None, Some("MLCU1"), 7),
+        line("MLC3", Some(1), Some("MLCU2"), 3),
+        line("MLC3", Some(2), Some("MLCU2"), 3),
+    ];
+
+    let plan = plan(
+        &lines,
+        &[],
+        &[("MLC1", "1"), ("MLC2", "2"), ("MLC3", "3")],
+        &[],
+    );
+
+    assert_eq!(plan.desired["1"], 7);
+    assert_eq!(plan.desired["2"], 7);
+    assert_eq!(
+        plan.desired["3"], 3,
+        "two variations on one UP must not add up twice"
+    );
+}
+
+#[test]
+fn variations_with_their_own_user_products_add_up() {
+    let lines = [
+        line("MLC3", Some(1), Some("MLCU5"), 2),
+        line("MLC3", Some(2), Some("MLCU6"), 4),
+    ];
+
+    let plan = plan(&lines, &[], &[("MLC3", "3")], &[]);
+
+    assert_eq!(plan.desired["3"], 6);
+}
+
+#[test]
+fn read_location_sum_wins_and_disagreements_are_counted() {
+    let lines = [
+        line("MLC1", None, Some("MLCU1"), 5),
+        line("MLC2", None, Some("MLCU1"), 5),
+    ];
+
+    let plan = plan(
+        &lines,
+        &[("MLCU1", 9)],
+        &[("MLC1", "1"), ("MLC2", "2")],
+        &[],
+    );
+
+    assert_eq!(plan.desired["1"], 9);
+    assert_eq!(plan.desired["2"], 9);
+    assert_eq!(plan.disagreements.len(), 2);
+}
+
+#[test]
+fn closed_listings_count_zero_and_gone_items_zero_their_rows() {
+    let mut closed = line("MLC1", None, Some("MLCU1"), 4);
+    closed.status = "closed".to_owned();
+
+    let plan = plan(&[closed], &[], &[("MLC1", "1")], &[("1", 4), ("9", 3)]);
+
+    assert_eq!(plan.desired["1"], 0);
+    assert_eq!(
+        plan.desired["9"], 0,
+        "a row whose listing is gone goes to zero"
+    );
+    assert_eq!(plan.zeroed, 2);
+    assert_eq!(plan.managed, 2);
+    assert_eq!(plan.changes.len(), 2);
+}
+
+#[test]
+fn unchanged_rows_are_not_changes_and_unmatched_lines_are_reported() {
+    let lines = [line("MLC1", None, None, 4), line("MLC7", None, None, 2)];
+
+    let plan = plan(&lines, &[], &[("MLC1", "1")], &[("1", 4)]);
+
+    assert!(plan.changes.is_empty());
+    assert_eq!(plan.unmatched.len(), 1);
+    assert_eq!(plan.unmatched[0].item_id, "MLC7");
+    assert_eq!(plan.unmatched[0].quantity, 2);
+}
+
+#[test]
+fn sku_mode_counts_a_shared_user_product_once_per_sku() {
+    let mut classic = line("MLC1", None, Some("MLCU1"), 6);
+    classic.seller_sku = Some("SKU-1".to_owned());
+    let mut premium = line("MLC2", None, Some("MLCU1"), 6);
+    premium.seller_sku = Some("SKU-1".to_owned());
+    let lines = [classic, premium];
+    let products = products(&[("SKU-1", "10")]);
+
+    let plan = build_plan(&PlanInput {
+        lines: &lines,
+        read_totals: &HashMap::new(),
+        products: &products,
+        current: &HashMap::new(),
+        mode: MatchMode::Sku,
+    });
+
+    assert_eq!(plan.desired["10"], 6);
+}
+
+fn select(
+    lines: &[Line],
+    prior_lines: &HashMap<PriorKey, i64>,
+    prior_ups: &HashMap<String, PriorUserProduct>,
+    now: DateTime<Utc>,
+    budget: usize,
+) -> (Vec<(String, ReadReason)>, usize) {
+    let mut selector = ReadSelector::new(prior_lines, prior_ups, Duration::hours(24), now, budget);
+    let mut reads: Vec<_> = lines.iter().filter_map(|l| selector.consider(l)).collect();
+    reads.extend(selector.finish(lines));
+    (reads, selector.deferred())
+}
+
+#[test]
+fn selection_reads_changed_and_new_at_once_then_stale_within_budget() {
+    let now = Utc::now();
+    let lines = [
+        line("MLC1", None, Some("MLCU1"), 5),
+        line("MLC2", None, Some("MLCU2"), 5),
+        line("MLC3", None, Some("MLCU3"), 5),
+        line("MLC4", None, Some("MLCU4"), 5),
+    ];
+    let prior_lines = [(("MLC1".to_owned(), 0), 6), (("MLC3".to_owned(), 0), 5)]
+        .into_iter()
+        .collect();
+    let old = PriorUserProduct {
+        total: 5,
+        read_at: now - Duration::days(3),
+    };
+    let fresh = PriorUserProduct {
+        total: 5,
+        read_at: now - Duration::minutes(5),
+    };
+    let prior_ups = [
+        ("MLCU1".to_owned(), fresh.clone()),
+        ("MLCU3".to_owned(), old),
+        ("MLCU4".to_owned(), fresh),
+    ]
+    .into_iter()
+    .collect();
+
+    let (all, none_deferred) = select(&lines, &prior_lines, &prior_ups, now, 10);
+    let (two, deferred) = select(&lines, &prior_lines, &prior_ups, now, 2);
+
+    assert_eq!(
+        all,
+        vec![
+            ("MLCU1".to_owned(), ReadReason::Changed),
+            ("MLCU2".to_owned(), ReadReason::New),
+            ("MLCU3".to_owned(), ReadReason::Stale),
+        ]
+    );
+    assert_eq!(none_deferred, 0);
+    assert_eq!(two.len(), 2);
+    assert_eq!(deferred, 1, "the stale read did not fit the budget");
+}
+
+#[test]
+fn siblings_that_disagree_are_read_once_every_line_is_in() {
+    let now = Utc::now();
+    let lines = [
+        line("MLC1", None, Some("MLCU1"), 5),
+        line("MLC2", None, Some("MLCU1"), 4),
+    ];
+    let prior_ups = [(
+        "MLCU1".to_owned(),
+        PriorUserProduct {
+            total: 5,
+            read_at: now - Duration::minutes(1),
+        },
+    )]
+    .into_iter()
+    .collect();
+    let prior_lines = [(("MLC1".to_owned(), 0), 5), (("MLC2".to_owned(), 0), 4)]
+        .into_iter()
+        .collect();
+
+    let mut selector = ReadSelector::new(&prior_lines, &prior_ups, Duration::hours(24), now, 5);
+    let at_once: Vec<_> = lines.iter().filter_map(|l| selector.consider(l)).collect();
+
+    assert_eq!(at_once, vec![("MLCU1".to_owned(), ReadReason::Changed)]);
+    assert!(
+        selector.finish(&lines).is_empty(),
+        "an up already chosen is not read twice"
+    );
+}

@@ -1,0 +1,104 @@
+//! What a run tells its caller: the short human summary, the list of changed rows (what a
+//! dry run would write) and the run record for `--json`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::plan::Plan;
+use crate::store::RunRecord;
+
+/// Rows listed one by one in the summary; the rest are counted.
+const CHANGES_SHOWN: usize = 200;
+
+/// One row the run changes (or, in a dry run, would change).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeLine {
+    pub product_id: String,
+    /// The listing the quantity comes from; `None` when the listing is gone.
+    pub item_id: Option<String>,
+    /// `None` when the product had no row in the ML warehouse yet.
+    pub old: Option<i64>,
+    pub new: i64,
+}
+
+/// The result of a finished run.
+#[derive(Clone, Debug)]
+pub struct SyncReport {
+    pub record: RunRecord,
+    /// What changed (or would change, in a dry run), product by product.
+    pub changes: Vec<ChangeLine>,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+    /// Time spent in the write transaction; `None` for dry runs.
+    pub write_time: Option<Duration>,
+}
+
+pub(super) fn change_lines(plan: &Plan) -> Vec<ChangeLine> {
+    plan.changes
+        .iter()
+        .map(|c| ChangeLine {
+            product_id: c.product_id.clone(),
+            item_id: c.item_id.clone(),
+            old: c.old,
+            new: c.new,
+        })
+        .collect()
+}
+
+impl SyncReport {
+    /// The few lines printed at the end of a run; a dry run adds what it would change.
+    pub fn summary(&self) -> String {
+        let r = &self.record;
+        let mut out = String::new();
+        let verb = if r.dry_run { "dry run" } else { "sync" };
+        let _ = writeln!(
+            out,
+            "{verb} of seller {} finished in {:.1}s: {} listings, {} user products read",
+            r.seller_id,
+            self.elapsed.as_secs_f64(),
+            r.items_listed,
+            r.user_products_read
+        );
+
+        if r.dry_run {
+            let _ = writeln!(
+                out,
+                "would change {} rows (nothing was written):",
+                self.changes.len()
+            );
+            for line in self.changes.iter().take(CHANGES_SHOWN) {
+                let old = line
+                    .old
+                    .map_or_else(|| "none".to_owned(), |o| o.to_string());
+                let item = line.item_id.as_deref().unwrap_or("(listing gone)");
+                let _ = writeln!(
+                    out,
+                    "  product {:<14} item {:<16} {:>6} -> {}",
+                    line.product_id, item, old, line.new
+                );
+            }
+            if self.changes.len() > CHANGES_SHOWN {
+                let _ = writeln!(out, "  ... and {} more", self.changes.len() - CHANGES_SHOWN);
+            }
+        } else {
+            let _ = writeln!(
+                out,
+                "rows written {}, changed {}, set to zero {}",
+                r.rows_written, r.rows_changed, r.rows_zeroed
+            );
+        }
+
+        let calls: u64 = r.api_calls.values().sum();
+        let _ = writeln!(
+            out,
+            "unmatched listings {}, disagreements {}, API calls {} (429s {}, retries {})",
+            r.unmatched, r.disagreements, calls, r.rate_limited, r.retries
+        );
+        if r.unmatched > 0 {
+            let _ = writeln!(out, "list them with: meli-stock report unmatched");
+        }
+        out
+    }
+}

@@ -1,0 +1,37 @@
+//! Logging setup: human text or JSON lines on stderr, and whether progress bars are drawn.
+//!
+//! Progress bars appear only when the format is `auto` and stderr is a terminal; then the
+//! console shows warnings and errors only, so log lines do not tear the bars. Everywhere else
+//! (CI, cron, systemd) the output is structured logs at INFO. `MELI_STOCK_LOG` (or `RUST_LOG`)
+//! takes a tracing filter such as `meli_stock=debug,meli_api=debug`.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogFormat, process_env};
+
+/// Installs the global subscriber. Returns whether progress bars should be drawn.
+pub fn init(format: LogFormat) -> bool {
+    let bars = format == LogFormat::Auto && std::io::stderr().is_terminal();
+    let default = if bars { "warn" } else { "info" };
+    let filter = process_env("MELI_STOCK_LOG")
+        .or_else(|| process_env("RUST_LOG"))
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Auto | LogFormat::Text => builder.with_target(false).try_init(),
+    };
+    // A second init (tests, the demo inside a process) keeps the first subscriber.
+    let _ = result;
+    bars
+}

@@ -211,6 +211,86 @@ pub const SETTINGS: &[Setting] = &[
     ),
     with_help(
         setting(
+            "inventory.products_id_column",
+            "MELI_STOCK_PRODUCTS_ID_COLUMN",
+            Some("id"),
+        ),
+        "products: primary key column",
+    ),
+    with_help(
+        setting(
+            "inventory.products_source_column",
+            "MELI_STOCK_PRODUCTS_SOURCE_COLUMN",
+            Some("source"),
+        ),
+        "products: column telling where a product comes from",
+    ),
+    with_help(
+        setting(
+            "inventory.warehouses_id_column",
+            "MELI_STOCK_WAREHOUSES_ID_COLUMN",
+            Some("id"),
+        ),
+        "warehouses: primary key column",
+    ),
+    with_help(
+        setting(
+            "inventory.warehouses_code_column",
+            "MELI_STOCK_WAREHOUSES_CODE_COLUMN",
+            Some("code"),
+        ),
+        "warehouses: code column",
+    ),
+    with_help(
+        setting(
+            "inventory.warehouses_name_column",
+            "MELI_STOCK_WAREHOUSES_NAME_COLUMN",
+            Some("name"),
+        ),
+        "warehouses: name column",
+    ),
+    with_help(
+        setting(
+            "inventory.stock_warehouse_column",
+            "MELI_STOCK_STOCK_WAREHOUSE_COLUMN",
+            Some("warehouse_id"),
+        ),
+        "stock table: warehouse id column",
+    ),
+    with_help(
+        setting(
+            "inventory.stock_product_column",
+            "MELI_STOCK_STOCK_PRODUCT_COLUMN",
+            Some("product_id"),
+        ),
+        "stock table: product id column",
+    ),
+    with_help(
+        setting(
+            "inventory.stock_quantity_column",
+            "MELI_STOCK_STOCK_QUANTITY_COLUMN",
+            Some("quantity"),
+        ),
+        "stock table: quantity column",
+    ),
+    with_help(
+        setting(
+            "inventory.stock_last_updated_column",
+            "MELI_STOCK_STOCK_LAST_UPDATED_COLUMN",
+            Some("last_updated"),
+        ),
+        "stock table: last-update time column",
+    ),
+    with_help(
+        setting(
+            "inventory.stock_updated_by_column",
+            "MELI_STOCK_STOCK_UPDATED_BY_COLUMN",
+            Some("updated_by"),
+        ),
+        "stock table: writer column",
+    ),
+    with_help(
+        setting(
             "inventory.source",
             "MELI_STOCK_SOURCE",
             Some("mercadolibre"),
@@ -238,6 +318,25 @@ pub const SETTINGS: &[Setting] = &[
         "log format: auto (text with progress bars on a terminal), text or json",
     ),
 ];
+
+/// The README's settings table: one Markdown row per setting.
+pub fn settings_markdown() -> String {
+    let mut out = String::from(
+        "| variable | `meli-stock.toml` key | default | meaning |\n|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        let default = match (s.default, s.secret) {
+            (Some(d), _) => format!("`{d}`"),
+            (None, true) => "(secret)".to_owned(),
+            (None, false) => String::new(),
+        };
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            s.env, s.key, default, s.help
+        ));
+    }
+    out
+}
 
 /// Where a value came from, for error messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -291,33 +390,39 @@ impl Sources {
         env: &dyn Fn(&str) -> Option<String>,
         flags: &[(&'static str, String)],
     ) -> Result<Self, ConfigError> {
+        // An empty value (`ML_SELLER_ID=` in a CI file, say) means "not set here": the
+        // layer below, or the default, still applies.
         let mut values = BTreeMap::new();
+        let mut set = |key: &'static str, value: &str, origin: Origin| {
+            if !value.trim().is_empty() {
+                values.insert(key, (value.to_owned(), origin));
+            }
+        };
         for s in SETTINGS {
             if let Some(default) = s.default {
-                values.insert(s.key, (default.to_owned(), Origin::Default));
+                set(s.key, default, Origin::Default);
             }
         }
 
         if let Some(path) = file {
             for (key, value) in read_toml(path)? {
-                values.insert(key, (value, Origin::File(path.to_owned())));
+                set(key, &value, Origin::File(path.to_owned()));
             }
         }
 
         for s in SETTINGS {
             if let Some((_, v)) = dotenv.iter().find(|(k, _)| k == s.env) {
-                values.insert(s.key, (v.clone(), Origin::DotEnv));
+                set(s.key, v, Origin::DotEnv);
             }
             if let Some(v) = env(s.env) {
-                values.insert(s.key, (v, Origin::Env));
+                set(s.key, &v, Origin::Env);
             }
         }
 
         for (key, value) in flags {
-            values.insert(key, (value.clone(), Origin::Flag));
+            set(key, value, Origin::Flag);
         }
 
-        values.retain(|_, (v, _)| !v.trim().is_empty());
         Ok(Self { values })
     }
 
@@ -615,18 +720,59 @@ impl Config {
     }
 }
 
+/// Settings holding SQL identifiers, with the name field each one fills.
+const IDENTIFIERS: &[&str] = &[
+    "inventory.schema",
+    "inventory.products_table",
+    "inventory.warehouses_table",
+    "inventory.stock_table",
+    "inventory.match_column",
+    "inventory.products_id_column",
+    "inventory.products_source_column",
+    "inventory.warehouses_id_column",
+    "inventory.warehouses_code_column",
+    "inventory.warehouses_name_column",
+    "inventory.stock_warehouse_column",
+    "inventory.stock_product_column",
+    "inventory.stock_quantity_column",
+    "inventory.stock_last_updated_column",
+    "inventory.stock_updated_by_column",
+];
+
 fn inventory_names(sources: &Sources) -> Result<InventoryNames, ConfigError> {
+    for key in IDENTIFIERS {
+        sources.parse(key, |v| {
+            if crate::store::is_identifier(v) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{v}` is not a plain SQL identifier (letters, digits and _, not starting \
+                     with a digit, at most 63 characters)"
+                ))
+            }
+        })?;
+    }
+
     let text = |key: &str| sources.text(key).unwrap_or_default();
     let names = InventoryNames {
         schema: text("inventory.schema"),
         products_table: text("inventory.products_table"),
-        warehouses_table: text("inventory.warehouses_table"),
-        stock_table: text("inventory.stock_table"),
+        products_id: text("inventory.products_id_column"),
         match_column: text("inventory.match_column"),
+        products_source: text("inventory.products_source_column"),
         source_value: text("inventory.source"),
+        warehouses_table: text("inventory.warehouses_table"),
+        warehouses_id: text("inventory.warehouses_id_column"),
+        warehouses_code: text("inventory.warehouses_code_column"),
+        warehouses_name: text("inventory.warehouses_name_column"),
         warehouse_code: text("inventory.warehouse_code"),
         warehouse_name: text("inventory.warehouse_name"),
-        ..InventoryNames::default()
+        stock_table: text("inventory.stock_table"),
+        stock_warehouse_id: text("inventory.stock_warehouse_column"),
+        stock_product_id: text("inventory.stock_product_column"),
+        stock_quantity: text("inventory.stock_quantity_column"),
+        stock_last_updated: text("inventory.stock_last_updated_column"),
+        stock_updated_by: text("inventory.stock_updated_by_column"),
     };
     names.validate().map_err(|e| ConfigError::Invalid {
         name: "inventory names".to_owned(),

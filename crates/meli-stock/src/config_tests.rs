@@ -143,3 +143,62 @@ fn budget_accepts_all_and_durations_accept_units() {
     assert_eq!(config.sync.stock_read_budget, ReadBudget::Unlimited);
     assert_eq!(config.sync.stock_max_age, Duration::from_secs(90 * 60));
 }
+
+#[test]
+fn an_empty_variable_falls_back_to_the_default() {
+    let config = load_with(
+        None,
+        &[],
+        &[("MELI_STOCK_SOURCE", ""), ("ML_SELLER_ID", "  ")],
+        &[],
+    )
+    .unwrap();
+
+    assert_eq!(config.inventory.source_value, "mercadolibre");
+    assert_eq!(config.ml.seller_id, None);
+}
+
+#[test]
+fn a_column_name_setting_is_checked_and_named() {
+    let err = load_with(
+        None,
+        &[],
+        &[("MELI_STOCK_STOCK_QUANTITY_COLUMN", "qty\"x")],
+        &[],
+    )
+    .unwrap_err();
+
+    let message = err.to_string();
+    assert!(
+        message.contains("MELI_STOCK_STOCK_QUANTITY_COLUMN"),
+        "{message}"
+    );
+    assert!(message.contains("not a plain SQL identifier"), "{message}");
+}
+
+#[test]
+fn column_names_reach_the_inventory_names() {
+    let config = load_with(
+        None,
+        &[],
+        &[
+            ("MELI_STOCK_STOCK_QUANTITY_COLUMN", "qty"),
+            ("MELI_STOCK_PRODUCTS_ID_COLUMN", "pid"),
+        ],
+        &[],
+    )
+    .unwrap();
+
+    assert_eq!(config.inventory.stock_quantity, "qty");
+    assert_eq!(config.inventory.products_id, "pid");
+}
+
+#[test]
+fn the_readme_lists_every_setting_as_config_markdown_prints_it() {
+    let readme = include_str!("../../../README.md");
+
+    assert!(
+        readme.contains(&settings_markdown()),
+        "README.md's settings table differs from `meli-stock config --markdown`; paste its output"
+    );
+}

@@ -11,10 +11,11 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, process_env};
 
-/// Installs the global subscriber. Returns whether progress bars should be drawn.
-pub fn init(format: LogFormat) -> bool {
+/// Installs the global subscriber. Returns whether progress bars should be drawn. `quiet`
+/// makes warnings the default level (for commands that print their own narrative).
+pub fn init(format: LogFormat, quiet: bool) -> bool {
     let bars = format == LogFormat::Auto && std::io::stderr().is_terminal();
-    let default = if bars { "warn" } else { "info" };
+    let default = if bars || quiet { "warn" } else { "info" };
     let filter = process_env("MELI_STOCK_LOG")
         .or_else(|| process_env("RUST_LOG"))
         .and_then(|f| EnvFilter::try_new(f).ok())

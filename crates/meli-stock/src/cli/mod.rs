@@ -63,7 +63,16 @@ pub enum Command {
     #[command(subcommand)]
     Report(runs::ReportCommand),
     /// Show every setting's effective value and where it came from (secrets masked).
-    Config,
+    Config(ConfigArgs),
+}
+
+/// `meli-stock config` flags.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Print the table of every setting (TOML key, variable, default, meaning) as Markdown,
+    /// as the README shows it, instead of the effective values.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 /// `meli-stock sync` flags.
@@ -114,7 +123,9 @@ impl Cli {
 /// A [`Failure`] whose exit code the binary returns.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let (config, sources) = config::load(cli.config.as_deref(), &cli.flags())?;
-    let bars = telemetry::init(config.log_format);
+    // The demo narrates what it does; its logs stay at warnings unless asked for.
+    let quiet = matches!(cli.command, Command::Demo(_));
+    let bars = telemetry::init(config.log_format, quiet);
     let progress = if bars {
         Progress::bars()
     } else {
@@ -127,7 +138,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Db(cmd) => db::run(&config, cmd).await,
         Command::Runs(args) => runs::list(&config, &args).await,
         Command::Report(cmd) => runs::report(&config, cmd).await,
-        Command::Config => {
+        Command::Config(args) if args.markdown => {
+            print!("{}", config::settings_markdown());
+            Ok(())
+        }
+        Command::Config(_) => {
             for (name, value, origin) in sources.describe() {
                 println!("{name:<36} {value:<40} {origin}");
             }
@@ -160,7 +175,7 @@ async fn sync_command(
     let report = sync::run(&store, &client, config, &options, progress).await?;
 
     if args.json {
-        let json = serde_json::to_string_pretty(&report.record)
+        let json = serde_json::to_string_pretty(&report.json())
             .map_err(|e| Failure::Run(anyhow!("cannot encode the run record: {e}")))?;
         println!("{json}");
     } else {

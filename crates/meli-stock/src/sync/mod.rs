@@ -33,7 +33,7 @@ use chrono::Utc;
 use meli_api::MeliClient;
 use tracing::{debug, info, warn};
 
-pub use report::{ChangeLine, SyncReport};
+pub use report::{ChangeLine, RunJson, SyncReport, peak_rss_kib};
 
 use crate::config::Config;
 use crate::error::Failure;

@@ -35,8 +35,10 @@ pub struct SyncReport {
     pub write_time: Option<Duration>,
 }
 
+/// The plan's changes, numeric product ids in numeric order (1, 2, 10 rather than 1, 10, 2).
 pub(super) fn change_lines(plan: &Plan) -> Vec<ChangeLine> {
-    plan.changes
+    let mut lines: Vec<ChangeLine> = plan
+        .changes
         .iter()
         .map(|c| ChangeLine {
             product_id: c.product_id.clone(),
@@ -44,10 +46,40 @@ pub(super) fn change_lines(plan: &Plan) -> Vec<ChangeLine> {
             old: c.old,
             new: c.new,
         })
-        .collect()
+        .collect();
+    lines.sort_by_cached_key(|line| match line.product_id.parse::<i128>() {
+        Ok(n) => (0, n, String::new()),
+        Err(_) => (1, 0, line.product_id.clone()),
+    });
+    lines
+}
+
+/// `meli-stock sync --json`: the run record plus the timings and memory of the process.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunJson<'a> {
+    #[serde(flatten)]
+    pub record: &'a RunRecord,
+    pub elapsed_ms: u64,
+    /// Time in the write transaction; absent for dry runs.
+    pub write_ms: Option<u64>,
+    /// Peak resident memory of this process so far (Linux `VmHWM`), when readable.
+    pub peak_rss_kib: Option<u64>,
+    /// The rows the run changed (or would change, in a dry run).
+    pub changes: &'a [ChangeLine],
 }
 
 impl SyncReport {
+    /// The JSON document `--json` prints.
+    pub fn json(&self) -> RunJson<'_> {
+        RunJson {
+            record: &self.record,
+            elapsed_ms: self.elapsed.as_millis() as u64,
+            write_ms: self.write_time.map(|d| d.as_millis() as u64),
+            peak_rss_kib: peak_rss_kib(),
+            changes: &self.changes,
+        }
+    }
+
     /// The few lines printed at the end of a run; a dry run adds what it would change.
     pub fn summary(&self) -> String {
         let r = &self.record;
@@ -101,4 +133,13 @@ impl SyncReport {
         }
         out
     }
+}
+
+/// The process's peak resident set size, from `/proc/self/status` (Linux only).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }

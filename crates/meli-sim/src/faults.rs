@@ -32,6 +32,8 @@ pub enum FaultKind {
 #[derive(Debug, Clone)]
 struct Rule {
     kind: FaultKind,
+    /// Matching requests let through untouched before the rule starts firing.
+    skip: u32,
     remaining: u32,
     scope: Option<String>,
 }
@@ -59,6 +61,10 @@ impl FaultState {
             r.remaining > 0 && r.scope.as_deref().is_none_or(|scope| scope == endpoint)
         })?;
         let rule = &mut self.rules[position];
+        if rule.skip > 0 {
+            rule.skip -= 1;
+            return None;
+        }
         rule.remaining -= 1;
         let kind = rule.kind;
         if rule.remaining == 0 {
@@ -86,11 +92,16 @@ impl FaultState {
 pub struct Faults {
     state: Arc<Mutex<FaultState>>,
     scope: Option<String>,
+    skip: u32,
 }
 
 impl Faults {
     pub(crate) fn new(state: Arc<Mutex<FaultState>>) -> Self {
-        Self { state, scope: None }
+        Self {
+            state,
+            scope: None,
+            skip: 0,
+        }
     }
 
     /// The same switches, limited to one endpoint label (e.g. `"items"`).
@@ -98,6 +109,17 @@ impl Faults {
         Self {
             state: Arc::clone(&self.state),
             scope: Some(endpoint.to_owned()),
+            skip: self.skip,
+        }
+    }
+
+    /// The same switches, with faults added through the result letting the first `requests`
+    /// matching requests through before they fire (a scan that breaks off after some pages).
+    pub fn after(&self, requests: u32) -> Faults {
+        Self {
+            state: Arc::clone(&self.state),
+            scope: self.scope.clone(),
+            skip: requests,
         }
     }
 
@@ -106,6 +128,7 @@ impl Faults {
         if count > 0 {
             let rule = Rule {
                 kind,
+                skip: self.skip,
                 remaining: count,
                 scope: self.scope.clone(),
             };
@@ -201,6 +224,19 @@ mod tests {
             lock(state).take("items"),
             Some(FaultKind::Fail { status: 503 })
         );
+        assert_eq!(lock(state).take("items"), None);
+    }
+
+    #[test]
+    fn a_rule_added_after_n_requests_lets_them_through_first() {
+        let faults = Faults::new(Arc::new(Mutex::new(FaultState::default())));
+        faults.for_endpoint("items").after(2).drop_next(1);
+
+        let state = &faults.state;
+        assert_eq!(lock(state).take("items"), None);
+        assert_eq!(lock(state).take("users_me"), None);
+        assert_eq!(lock(state).take("items"), None);
+        assert_eq!(lock(state).take("items"), Some(FaultKind::Drop));
         assert_eq!(lock(state).take("items"), None);
     }
 }

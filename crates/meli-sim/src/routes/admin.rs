@@ -11,7 +11,8 @@
 //!   `{"kind":"drop","count":1}`, `{"kind":"malformed","count":1}`,
 //!   `{"kind":"rate_limit","retry_after":2,"count":3}`,
 //!   `{"kind":"latency","base_ms":50,"jitter_ms":10}`, `{"kind":"retry_after","seconds":1}`,
-//!   `{"kind":"clear"}`; each may add `"endpoint":"items"` to scope it.
+//!   `{"kind":"clear"}`; each may add `"endpoint":"items"` to scope it, and the scripted
+//!   ones `"after":n` to let `n` matching requests through first.
 //! - `POST /_sim/clock/advance` `{"seconds":n}`
 
 use std::sync::Arc;
@@ -170,8 +171,18 @@ enum FaultRequest {
     },
 }
 
-async fn faults(State(sim): State<Arc<Sim>>, Json(request): Json<FaultRequest>) -> StatusCode {
-    let all = Faults::new(Arc::clone(&sim.faults));
+/// The body of `POST /_sim/faults`: a fault and how many matching requests pass first.
+#[derive(Debug, Deserialize)]
+struct FaultBody {
+    #[serde(flatten)]
+    request: FaultRequest,
+    #[serde(default)]
+    after: u32,
+}
+
+async fn faults(State(sim): State<Arc<Sim>>, Json(body): Json<FaultBody>) -> StatusCode {
+    let request = body.request;
+    let all = Faults::new(Arc::clone(&sim.faults)).after(body.after);
     let scoped = |endpoint: &Option<String>| match endpoint {
         Some(endpoint) => all.for_endpoint(endpoint),
         None => all.clone(),

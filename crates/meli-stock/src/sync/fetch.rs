@@ -216,7 +216,13 @@ async fn read_items(
         .buffer_unordered(PAGES_IN_FLIGHT);
 
     while let Some((asked, results)) = answers.next().await {
-        let results = results.map_err(api_failure)?;
+        let results = results.map_err(|e| match api_failure(e) {
+            Failure::Run(e) => Failure::Run(e.context(
+                "reading the listed items failed, so the run cannot know their stock; nothing \
+                 was written",
+            )),
+            other => other,
+        })?;
         for result in results {
             match result.outcome {
                 Ok(item) => {

@@ -6,6 +6,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod sync_env;
+
 use std::sync::Once;
 
 use chrono::{DateTime, Utc};

@@ -40,14 +40,21 @@ async fn every_kind_of_listing_lands_with_the_quantity_ml_holds(db: TestDb) {
     assert_eq!(env.quantities_by_key().await, expected);
     for kind in [ListingKind::SoldOut, ListingKind::Closed] {
         for listing in listings.iter().filter(|l| l.kind == kind) {
-            assert_eq!(expected[&listing.id], 0, "{kind:?} {} must be 0", listing.id);
+            assert_eq!(
+                expected[&listing.id], 0,
+                "{kind:?} {} must be 0",
+                listing.id
+            );
         }
     }
     let paused = listings
         .iter()
         .find(|l| l.kind == ListingKind::PausedBySeller)
         .unwrap();
-    assert!(expected[&paused.id] > 0, "a listing paused by the seller keeps its stock");
+    assert!(
+        expected[&paused.id] > 0,
+        "a listing paused by the seller keeps its stock"
+    );
 
     // Assert: the run record
     let record = &report.record;
@@ -58,24 +65,39 @@ async fn every_kind_of_listing_lands_with_the_quantity_ml_holds(db: TestDb) {
     assert_eq!(record.unmatched, unmatched.len() as u64);
     assert_eq!(record.rows_written, keys.len() as u64);
     assert_eq!(record.rows_changed, keys.len() as u64);
-    assert_eq!(record.api_calls["items_search"], 7, "ceil(600/100)+1 scan pages");
+    assert_eq!(
+        record.api_calls["items_search"], 7,
+        "ceil(600/100)+1 scan pages"
+    );
     assert_eq!(record.api_calls["items"], 30, "ceil(600/20) multigets");
     let distinct_ups: BTreeSet<String> = listings
         .iter()
         .flat_map(|l| {
             l.user_product_id
                 .iter()
-                .chain(l.variations.iter().filter_map(|v| v.user_product_id.as_ref()))
+                .chain(
+                    l.variations
+                        .iter()
+                        .filter_map(|v| v.user_product_id.as_ref()),
+                )
                 .cloned()
                 .collect::<Vec<_>>()
         })
         .collect();
-    assert_eq!(record.api_calls["user_product_stock"], distinct_ups.len() as u64);
+    assert_eq!(
+        record.api_calls["user_product_stock"],
+        distinct_ups.len() as u64
+    );
     assert_eq!(record.user_products_read, distinct_ups.len() as u64);
     assert_eq!((record.retries, record.rate_limited), (0, 0));
 
     // Assert: the unmatched items are recorded, and the per-location breakdowns kept
-    let report_rows = env.db.store.unmatched(env.sim.config().seller_id).await.unwrap();
+    let report_rows = env
+        .db
+        .store
+        .unmatched(env.sim.config().seller_id)
+        .await
+        .unwrap();
     let recorded: Vec<String> = report_rows.iter().map(|u| u.row.item_id.clone()).collect();
     assert_eq!(recorded, unmatched);
     let warehouses = env
@@ -108,13 +130,20 @@ async fn a_second_run_changes_exactly_the_rows_that_changed_on_ml(db: TestDb) {
         .unwrap();
     let sibling = listings
         .iter()
-        .find(|l| l.kind == ListingKind::SharedPremium && l.user_product_id == shared.user_product_id)
+        .find(|l| {
+            l.kind == ListingKind::SharedPremium && l.user_product_id == shared.user_product_id
+        })
         .unwrap();
-    let sold_out = listings.iter().find(|l| l.kind == ListingKind::SoldOut).unwrap();
+    let sold_out = listings
+        .iter()
+        .find(|l| l.kind == ListingKind::SoldOut)
+        .unwrap();
 
     env.sim.sell(&plain[0].id, 1).unwrap();
     env.sim.sell(&plain[1].id, 2).unwrap();
-    env.sim.sell(&plain[2].id, plain[2].available_quantity).unwrap();
+    env.sim
+        .sell(&plain[2].id, plain[2].available_quantity)
+        .unwrap();
     env.sim.sell(&shared.id, 1).unwrap();
     env.sim.restock(&sold_out.id, 7).unwrap();
     env.sim.set_status(&plain[3].id, "closed").unwrap();
@@ -144,7 +173,11 @@ async fn a_second_run_changes_exactly_the_rows_that_changed_on_ml(db: TestDb) {
     .into_iter()
     .collect();
     assert_eq!(changed, expected);
-    assert_eq!(after.len(), before.len(), "the gone listing's row is kept, at 0");
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "the gone listing's row is kept, at 0"
+    );
 
     // Assert: the record and the ledger agree, and only changed user products were read
     let record = &second.record;
@@ -198,7 +231,11 @@ async fn a_dry_run_lists_the_changes_and_writes_nothing(db: TestDb) {
     assert_eq!(env.snapshot().await, before);
     let runs = env.runs().await;
     assert!(runs[0].dry_run && runs[0].outcome == RunOutcome::Success);
-    assert!(dry.summary().contains("would change 1 rows"), "{}", dry.summary());
+    assert!(
+        dry.summary().contains("would change 1 rows"),
+        "{}",
+        dry.summary()
+    );
 
     // Act: the real run then writes exactly what the dry run listed
     let real = env.sync_ok().await;
@@ -252,8 +289,15 @@ async fn sku_matching_counts_a_shared_user_product_once(db: TestDb) {
             let (Some(sku), Some(up)) = (&variation.seller_sku, &variation.user_product_id) else {
                 continue;
             };
-            let quantity = if closed { 0 } else { up_total(&catalogue, &env, up) };
-            expected.entry(sku.clone()).or_default().insert(up.clone(), quantity);
+            let quantity = if closed {
+                0
+            } else {
+                up_total(&catalogue, &env, up)
+            };
+            expected
+                .entry(sku.clone())
+                .or_default()
+                .insert(up.clone(), quantity);
         }
     }
     let expected: BTreeMap<String, i64> = expected
@@ -273,7 +317,10 @@ async fn sku_matching_counts_a_shared_user_product_once(db: TestDb) {
         .find(|l| l.kind == ListingKind::SharedClassic)
         .unwrap();
     let sku = shared.seller_sku.clone().unwrap();
-    assert_eq!(expected[&sku], totals[&shared.id], "one UP, counted once for its SKU");
+    assert_eq!(
+        expected[&sku], totals[&shared.id],
+        "one UP, counted once for its SKU"
+    );
 }
 
 /// The stock a variation's user product holds, from the simulator's catalogue.
@@ -281,7 +328,11 @@ fn up_total(catalogue: &meli_sim::Catalogue, env: &SyncEnv, up: &str) -> i64 {
     let listing = catalogue
         .listings
         .iter()
-        .find(|l| l.variations.iter().any(|v| v.user_product_id.as_deref() == Some(up)))
+        .find(|l| {
+            l.variations
+                .iter()
+                .any(|v| v.user_product_id.as_deref() == Some(up))
+        })
         .unwrap();
     let variation = listing
         .variations
@@ -323,10 +374,73 @@ async fn variation_matching_writes_one_row_per_variation(db: TestDb) {
     // Assert
     assert_eq!(env.quantities_by_key().await, expected);
     assert_eq!(report.record.unmatched, 0);
-    assert!(expected.keys().any(|k| k.contains('-')), "the catalogue has variations");
+    assert!(
+        expected.keys().any(|k| k.contains('-')),
+        "the catalogue has variations"
+    );
+}
+
+/// The seller changes a shared listing's stock with `PUT /items`; ML copies it to the
+/// sibling listing only later. A run in between sees the two disagree, reads the user
+/// product, writes its real stock to both products and counts the disagreement.
+async fn sibling_listings_that_disagree_are_settled_by_the_user_products_stock(db: TestDb) {
+    // Arrange: a propagation delay far longer than the run
+    let config = meli_sim::SimConfig {
+        items: 200,
+        sibling_propagation_delay: std::time::Duration::from_secs(3600),
+        ..meli_sim::SimConfig::default()
+    }
+    .scaled_limits(FAST);
+    let env = SyncEnv::with_sim(db, config).await;
+    env.add_products_for_all_items().await;
+    env.sync_ok().await;
+    let listings = env.listings();
+    let classic = listings
+        .iter()
+        .find(|l| l.kind == ListingKind::SharedClassic)
+        .unwrap();
+    let premium = listings
+        .iter()
+        .find(|l| {
+            l.kind == ListingKind::SharedPremium && l.user_product_id == classic.user_product_id
+        })
+        .unwrap();
+    let url = env
+        .sim
+        .base_url()
+        .join(&format!("items/{}", classic.id))
+        .unwrap();
+    let response = reqwest::Client::new()
+        .put(url)
+        .bearer_auth(env.sim.credentials().access_token)
+        .json(&serde_json::json!({"available_quantity": 77}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let lagging = env
+        .listings()
+        .into_iter()
+        .find(|l| l.id == premium.id)
+        .unwrap();
+    assert_ne!(
+        lagging.available_quantity, 77,
+        "the sibling has not caught up yet"
+    );
+
+    // Act
+    let report = env.sync_ok().await;
+
+    // Assert
+    let quantities = env.quantities_by_key().await;
+    assert_eq!(quantities[&classic.id], 77);
+    assert_eq!(quantities[&premium.id], 77);
+    assert_eq!(report.record.disagreements, 1, "the lagging sibling");
+    assert_eq!(report.record.user_products_read, 1);
 }
 
 both_stores!(
+    sibling_listings_that_disagree_are_settled_by_the_user_products_stock,
     every_kind_of_listing_lands_with_the_quantity_ml_holds,
     a_second_run_changes_exactly_the_rows_that_changed_on_ml,
     a_dry_run_lists_the_changes_and_writes_nothing,

@@ -73,7 +73,10 @@ async fn garbage_from_ml_fails_the_run_without_writing(db: TestDb) {
     // Assert
     assert_eq!(failure.exit_code(), 1);
     let message = failure.to_string();
-    assert!(message.contains("items response could not be decoded"), "{message}");
+    assert!(
+        message.contains("items response could not be decoded"),
+        "{message}"
+    );
     assert!(message.contains("nothing was written"), "{message}");
     assert_eq!(env.snapshot().await, before);
     assert_eq!(env.runs().await[0].outcome, RunOutcome::Failed);
@@ -94,7 +97,9 @@ async fn the_mass_zero_guard_refuses_until_allowed(db: TestDb) {
         .collect();
     assert_eq!(selling.len(), 40);
     for listing in &selling {
-        env.sim.sell(&listing.id, listing.available_quantity).unwrap();
+        env.sim
+            .sell(&listing.id, listing.available_quantity)
+            .unwrap();
     }
     let before = env.snapshot().await;
 
@@ -105,7 +110,10 @@ async fn the_mass_zero_guard_refuses_until_allowed(db: TestDb) {
     let message = refused.to_string();
     assert_eq!(refused.exit_code(), 1);
     assert!(message.contains("--allow-mass-zero"), "{message}");
-    assert!(message.contains(&format!("of the {} rows", keys.len())), "{message}");
+    assert!(
+        message.contains(&format!("of the {} rows", keys.len())),
+        "{message}"
+    );
     assert_eq!(env.snapshot().await, before);
 
     // Act
@@ -147,7 +155,11 @@ async fn a_second_concurrent_run_is_turned_away(db: TestDb) {
     assert!(matches!(failure, Failure::Locked { .. }), "{failure}");
     assert_eq!(failure.exit_code(), 3);
     assert!(failure.to_string().contains("in progress"));
-    assert_eq!(env.runs().await.len(), 1, "the turned-away run records nothing");
+    assert_eq!(
+        env.runs().await.len(),
+        1,
+        "the turned-away run records nothing"
+    );
 }
 
 /// Stock reads that keep failing do not fail the run: those user products keep the

@@ -47,10 +47,7 @@ impl SyncEnv {
     /// Like [`SyncEnv::new`] with a simulator configured by the caller.
     pub async fn with_sim(db: TestDb, config: SimConfig) -> SyncEnv {
         let sim = meli_sim::spawn(config).await.unwrap();
-        db.store
-            .init_inventory(&super::names())
-            .await
-            .unwrap();
+        db.store.init_inventory(&super::names()).await.unwrap();
         let layout = db.store.check_inventory(&super::names()).await.unwrap();
         SyncEnv {
             sim,
@@ -207,7 +204,11 @@ impl SyncEnv {
         self.listings()
             .into_iter()
             .map(|l| {
-                let quantity = if l.status == "closed" { 0 } else { totals[&l.id] };
+                let quantity = if l.status == "closed" {
+                    0
+                } else {
+                    totals[&l.id]
+                };
                 (l.id, quantity)
             })
             .collect()

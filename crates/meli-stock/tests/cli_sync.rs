@@ -122,6 +122,29 @@ async fn a_revoked_grant_exits_with_4_and_says_how_to_reauthorize(db: TestDb) {
     );
 }
 
+/// A wrong client secret shows when ML asks for a refresh: exit code 2, naming the two
+/// settings to check, and the secret is not echoed.
+async fn wrong_app_credentials_exit_with_2(db: TestDb) {
+    // Arrange: an access token ML does not know forces a refresh with the wrong secret
+    let env = SyncEnv::new(db, 50, FAST).await;
+    env.add_products_for_all_items().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = env.env();
+    settings.retain(|(k, _)| k != "ML_SECRET" && k != "ML_ACCESS_TOKEN");
+    settings.push(("ML_SECRET".into(), "not-the-secret-42".into()));
+    settings.push(("ML_ACCESS_TOKEN".into(), "APP_USR-1-010101-deadbeef-1".into()));
+
+    // Act
+    let output = meli_stock(&dir, &settings, &["sync"]).await;
+
+    // Assert
+    let message = stderr(&output);
+    assert_eq!(code(&output), 2, "{message}");
+    assert!(message.contains("ML_APP_ID and ML_SECRET"), "{message}");
+    assert!(!message.contains("not-the-secret-42"), "{message}");
+    assert!(env.quantities_by_key().await.is_empty());
+}
+
 /// Missing inventory pieces are named with their fix, with exit code 2.
 async fn a_missing_table_or_key_is_named_with_its_fix(db: TestDb) {
     // Arrange: no tables at all, then tables without the unique key
@@ -270,6 +293,7 @@ async fn json_logs_carry_the_run_figures_and_no_token(db: TestDb) {
 }
 
 both_stores!(
+    wrong_app_credentials_exit_with_2,
     json_logs_carry_the_run_figures_and_no_token,
     sync_prints_a_summary_or_the_run_record,
     a_run_while_another_holds_the_lock_exits_with_3,

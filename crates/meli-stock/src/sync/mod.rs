@@ -503,5 +503,11 @@ pub(crate) fn api_failure(e: meli_api::Error) -> Failure {
              --code <code>`",
         ));
     }
+    if matches!(e, meli_api::Error::InvalidClient { .. }) {
+        return Failure::Input(anyhow!(e).context(
+            "MercadoLibre refused the app's credentials: check ML_APP_ID and ML_SECRET \
+             (the application's client id and secret)",
+        ));
+    }
     Failure::Run(anyhow!(e))
 }

@@ -24,6 +24,24 @@ async fn meli_stock(dir: &TempDir, env: &[(String, String)], args: &[&str]) -> O
     command.output().await.unwrap()
 }
 
+/// The variables `meli-sim` prints for `sim`, plus the test database's location.
+fn sim_settings(sim: &meli_sim::SimHandle, db: &TestDb) -> Vec<(String, String)> {
+    let mut settings: Vec<(String, String)> = sim
+        .env_lines()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    match db.url() {
+        Some(url) => settings.push(("DATABASE_URL".into(), url)),
+        None => settings.push((
+            "MELI_STOCK_SQLITE_PATH".into(),
+            db.sqlite_path().display().to_string(),
+        )),
+    }
+    settings
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -132,7 +150,10 @@ async fn wrong_app_credentials_exit_with_2(db: TestDb) {
     let mut settings = env.env();
     settings.retain(|(k, _)| k != "ML_SECRET" && k != "ML_ACCESS_TOKEN");
     settings.push(("ML_SECRET".into(), "not-the-secret-42".into()));
-    settings.push(("ML_ACCESS_TOKEN".into(), "APP_USR-1-010101-deadbeef-1".into()));
+    settings.push((
+        "ML_ACCESS_TOKEN".into(),
+        "APP_USR-1-010101-deadbeef-1".into(),
+    ));
 
     // Act
     let output = meli_stock(&dir, &settings, &["sync"]).await;
@@ -153,19 +174,7 @@ async fn a_missing_table_or_key_is_named_with_its_fix(db: TestDb) {
     let sim = meli_sim::spawn(meli_sim::SimConfig::default())
         .await
         .unwrap();
-    let mut settings: Vec<(String, String)> = sim
-        .env_lines()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    match env_less.url() {
-        Some(url) => settings.push(("DATABASE_URL".into(), url)),
-        None => settings.push((
-            "MELI_STOCK_SQLITE_PATH".into(),
-            env_less.sqlite_path().display().to_string(),
-        )),
-    }
+    let settings = sim_settings(&sim, &env_less);
 
     // Act
     let no_tables = meli_stock(&dir, &settings, &["sync"]).await;
@@ -211,21 +220,9 @@ async fn db_init_runs_and_the_unmatched_report_work_from_the_command_line(db: Te
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut settings: Vec<(String, String)> = sim
-        .env_lines()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let mut settings = sim_settings(&sim, &db);
     settings.push(("MELI_STOCK_REQUESTS_PER_SECOND".into(), "5000".into()));
     settings.push(("MELI_STOCK_STOCK_READS_PER_MINUTE".into(), "100000".into()));
-    match db.url() {
-        Some(url) => settings.push(("DATABASE_URL".into(), url)),
-        None => settings.push((
-            "MELI_STOCK_SQLITE_PATH".into(),
-            db.sqlite_path().display().to_string(),
-        )),
-    }
 
     // Act
     let init = meli_stock(&dir, &settings, &["db", "init"]).await;

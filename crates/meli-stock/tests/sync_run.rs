@@ -70,20 +70,7 @@ async fn every_kind_of_listing_lands_with_the_quantity_ml_holds(db: TestDb) {
         "ceil(600/100)+1 scan pages"
     );
     assert_eq!(record.api_calls["items"], 30, "ceil(600/20) multigets");
-    let distinct_ups: BTreeSet<String> = listings
-        .iter()
-        .flat_map(|l| {
-            l.user_product_id
-                .iter()
-                .chain(
-                    l.variations
-                        .iter()
-                        .filter_map(|v| v.user_product_id.as_ref()),
-                )
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let distinct_ups = env.sim.catalogue().user_product_ids();
     assert_eq!(
         record.api_calls["user_product_stock"],
         distinct_ups.len() as u64

@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::error::{StoreError, to_u64};
-use super::model::{ItemMapRow, RunId, RunRecord, UnmatchedItem, UnmatchedRow, UserProductState};
+use super::model::{
+    Freshness, ItemMapRow, RunId, RunRecord, StockSample, UnmatchedItem, UnmatchedRow,
+    UserProductState,
+};
 
 /// The `runs` columns in the order [`run_from_row`] reads them; `api_calls` must be
 /// selected as text (`api_calls::text` on PostgreSQL).
@@ -143,6 +146,41 @@ where
         },
         first_seen: get(row, "first_seen")?,
         last_seen_run: RunId(get(row, "last_seen_run")?),
+    })
+}
+
+/// A row of `Store::ml_stock_sample`'s query (every column selected as text but quantity).
+pub(crate) fn sample_from_row<'r, R>(row: &'r R) -> Result<StockSample, StoreError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(StockSample {
+        product_id: get(row, "product_id")?,
+        match_key: get(row, "match_key")?,
+        quantity: get(row, "quantity")?,
+        last_updated: get(row, "last_updated")?,
+        updated_by: get(row, "updated_by")?,
+    })
+}
+
+/// The row of `Store::freshness`'s query.
+pub(crate) fn freshness_from_row<'r, R>(row: &'r R) -> Result<Freshness, StoreError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(Freshness {
+        warehouse: get(row, "warehouse")?,
+        last_updated: get(row, "last_updated")?,
+        updated_by: get(row, "updated_by")?,
+        rows: get(row, "rows")?,
     })
 }
 

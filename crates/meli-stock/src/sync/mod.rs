@@ -54,19 +54,17 @@ const ITEM_ATTRIBUTES: &[&str] = &[
     "user_product_id",
     "inventory_id",
     "variations",
-];
-
-/// Matching by SKU also needs the item's attributes (where `SELLER_SKU` lives).
-const SKU_ATTRIBUTES: &[&str] = &[
-    "id",
-    "status",
-    "sub_status",
-    "available_quantity",
-    "user_product_id",
-    "inventory_id",
-    "variations",
+    // Last, because only matching by SKU asks for it: `SELLER_SKU` lives among them.
     "attributes",
 ];
+
+/// The multiget fields a run needs with `mode`.
+fn item_attributes(mode: MatchMode) -> &'static [&'static str] {
+    match mode {
+        MatchMode::Sku => ITEM_ATTRIBUTES,
+        MatchMode::Item | MatchMode::Variation => &ITEM_ATTRIBUTES[..ITEM_ATTRIBUTES.len() - 1],
+    }
+}
 
 /// Disagreements logged one by one at DEBUG; the rest are only counted.
 const DISAGREEMENTS_LOGGED: usize = 20;
@@ -229,7 +227,7 @@ async fn execute(
     let sku = config.sync.match_mode == MatchMode::Sku;
     let spec = FetchSpec {
         seller_id,
-        attributes: if sku { SKU_ATTRIBUTES } else { ITEM_ATTRIBUTES },
+        attributes: item_attributes(config.sync.match_mode),
         include_all_attributes: sku,
         stock_concurrency: config.ml.concurrency,
     };

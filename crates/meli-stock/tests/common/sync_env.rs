@@ -46,15 +46,8 @@ impl SyncEnv {
 
     /// Like [`SyncEnv::new`] with a simulator configured by the caller.
     pub async fn with_sim(db: TestDb, config: SimConfig) -> SyncEnv {
-        let sim = meli_sim::spawn(config).await.unwrap();
         db.store.init_inventory(&super::names()).await.unwrap();
-        let layout = db.store.check_inventory(&super::names()).await.unwrap();
-        SyncEnv {
-            sim,
-            db,
-            layout,
-            settings: vec![("MELI_STOCK_STOCK_READ_BUDGET".into(), "all".into())],
-        }
+        Self::on_existing_tables(db, config).await
     }
 
     /// Uses already created inventory tables (a seller schema of the test's choosing).

@@ -2,7 +2,6 @@
 //! benchmark, a sample of the ML warehouse, and the freshness figures of the monitoring
 //! query.
 
-use sqlx::Row;
 use tracing::instrument;
 
 use super::PgStore;
@@ -10,6 +9,7 @@ use crate::store::error::StoreError;
 use crate::store::inventory::{Dialect, qualified};
 use crate::store::model::{Freshness, StockSample};
 use crate::store::names::{InventoryLayout, quote};
+use crate::store::rows::{freshness_from_row, sample_from_row};
 
 impl PgStore {
     #[instrument(skip_all, fields(keys = keys.len()), err)]
@@ -74,18 +74,7 @@ impl PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::query(format!("read {}", n.stock_table)))?;
-        rows.iter()
-            .map(|row| {
-                Ok(StockSample {
-                    product_id: row.try_get("product_id")?,
-                    match_key: row.try_get("match_key")?,
-                    quantity: row.try_get("quantity")?,
-                    last_updated: row.try_get("last_updated")?,
-                    updated_by: row.try_get("updated_by")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::query(format!("decode {}", n.stock_table)))
+        rows.iter().map(sample_from_row).collect()
     }
 
     #[instrument(skip_all, err)]
@@ -115,15 +104,6 @@ impl PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(StoreError::query(format!("read {}", n.stock_table)))?;
-        row.map(|row| {
-            Ok(Freshness {
-                warehouse: row.try_get("warehouse")?,
-                last_updated: row.try_get("last_updated")?,
-                updated_by: row.try_get("updated_by")?,
-                rows: row.try_get("rows")?,
-            })
-        })
-        .transpose()
-        .map_err(StoreError::query(format!("decode {}", n.stock_table)))
+        row.as_ref().map(freshness_from_row).transpose()
     }
 }

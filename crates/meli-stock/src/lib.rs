@@ -5,7 +5,8 @@
 //! - [`cli`]: the command line; one module per group of subcommands, wiring only.
 //! - [`config`]: every setting, its layers (file, `.env`, environment, flags) and checks.
 //! - [`sync`]: one run: listing, multiget, user-product stock reads, the plan, the write.
-//! - [`sync::plan`]: the arithmetic of a run, free of I/O.
+//! - [`sync::plan`]: the arithmetic of a run, free of I/O; [`sync::select`]: which user
+//!   products a run reads the breakdown of.
 //! - [`store`]: PostgreSQL and SQLite: the seller's inventory tables and meli-stock's state.
 //! - [`demo`]: the offline demo: the simulator in-process and a real sync.
 //! - [`error`]: how commands fail, and the exit codes.

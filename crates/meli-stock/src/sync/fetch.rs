@@ -20,7 +20,8 @@ use meli_api::{MeliClient, UserProductStock};
 use tracing::{debug, warn};
 
 use super::api_failure;
-use super::plan::{Line, ReadReason, ReadSelector, lines_of};
+use super::plan::{Line, lines_of};
+use super::select::{ReadReason, ReadSelector};
 use crate::error::Failure;
 use crate::progress::Progress;
 
@@ -235,7 +236,10 @@ async fn read_items(
                     }
                 }
                 Err(e) if e.code == 404 => {
-                    warn!(item_id = %result.id, "listed item is gone; its product is treated as removed");
+                    warn!(
+                        item_id = %result.id,
+                        "listed item is gone; its product is treated as removed"
+                    );
                     out.gone.push(result.id);
                 }
                 Err(e) => {
@@ -292,7 +296,11 @@ async fn read_stock(
             Err(e) if e.is_reauth_required() => return Err(api_failure(e)),
             Err(e) => {
                 out.failed += 1;
-                warn!(user_product_id = %up, error = %e, "stock read failed; the listing's quantity is used");
+                warn!(
+                    user_product_id = %up,
+                    error = %e,
+                    "stock read failed; the listing's quantity is used"
+                );
                 continue;
             }
         };

@@ -6,7 +6,7 @@
 //! 2. record the run as started;
 //! 3. list every item id with one unfiltered scan (every status: active, paused,
 //!    under_review, inactive, closed, …), multiget the items 20 a call, and read the
-//!    per-location breakdown of the user products [`plan::ReadSelector`] chooses within the
+//!    per-location breakdown of the user products [`select::ReadSelector`] chooses within the
 //!    run's budget, all as one pipeline ([`fetch`]); a scan that breaks off or comes back
 //!    short makes the listing incomplete and the run fails, writing nothing;
 //! 4. compute every managed row ([`plan::build_plan`]), refuse to zero out more than the
@@ -24,6 +24,8 @@
 mod fetch;
 pub mod plan;
 mod report;
+pub mod select;
+mod writes;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -38,12 +40,10 @@ pub use report::{ChangeLine, RunJson, SyncReport, peak_rss_kib};
 use crate::config::Config;
 use crate::error::Failure;
 use crate::progress::Progress;
-use crate::store::{
-    DesiredStock, InventoryLayout, ItemMapRow, LocationStock, RunOutcome, RunRecord, Store,
-    SyncState, UnmatchedRow, UserProductRead, WriteSet,
-};
-use fetch::{FetchSpec, Fetched};
-use plan::{MatchMode, Plan, PlanInput, PriorKey, PriorUserProduct, ReadSelector};
+use crate::store::{InventoryLayout, RunOutcome, RunRecord, Store, SyncState};
+use fetch::FetchSpec;
+use plan::{MatchMode, Plan, PlanInput};
+use select::{PriorKey, PriorUserProduct, ReadReason, ReadSelector};
 
 /// The item fields every run asks for; everything else is trimmed from multiget bodies.
 const ITEM_ATTRIBUTES: &[&str] = &[
@@ -237,7 +237,7 @@ async fn execute(
     record.items_listed = fetched.listed;
     record.items_read = fetched.items_read;
     record.user_products_read = fetched.reads.len() as u64;
-    let by_reason = |reason: plan::ReadReason| {
+    let by_reason = |reason: ReadReason| {
         fetched
             .reads
             .values()
@@ -245,9 +245,9 @@ async fn execute(
             .count()
     };
     debug!(
-        changed = by_reason(plan::ReadReason::Changed),
-        new = by_reason(plan::ReadReason::New),
-        stale = by_reason(plan::ReadReason::Stale),
+        changed = by_reason(ReadReason::Changed),
+        new = by_reason(ReadReason::New),
+        stale = by_reason(ReadReason::Stale),
         gone = fetched.gone.len(),
         "listing and stock reads done"
     );
@@ -293,7 +293,7 @@ async fn execute(
         return Ok(changes);
     }
 
-    let writes = write_set(record, config, &plan, &fetched, &state);
+    let writes = writes::write_set(record, &config.sync.updated_by, &plan, &fetched, &state);
     let bar = progress.phase("write", Some(writes.desired.len() as u64));
     let started = Instant::now();
     let written = store
@@ -368,128 +368,6 @@ fn guard_mass_zero(config: &Config, options: &SyncOptions, plan: &Plan) -> Resul
         )));
     }
     Ok(())
-}
-
-/// Everything the run writes, in the store's terms.
-fn write_set(
-    record: &RunRecord,
-    config: &Config,
-    plan: &Plan,
-    fetched: &Fetched,
-    state: &SyncState,
-) -> WriteSet {
-    // A product whose listing is gone keeps the item it last came from in the ledger.
-    let mut last_item: HashMap<&str, &str> = HashMap::new();
-    for row in state.items.values() {
-        if let Some(product) = row.product_id.as_deref() {
-            last_item.entry(product).or_insert(row.item_id.as_str());
-        }
-    }
-    let desired = plan
-        .desired
-        .iter()
-        .map(|(product_id, quantity)| {
-            let item_id = plan
-                .product_items
-                .get(product_id)
-                .map(String::as_str)
-                .or_else(|| last_item.get(product_id.as_str()).copied())
-                .unwrap_or_default();
-            DesiredStock {
-                product_id: product_id.clone(),
-                quantity: *quantity,
-                item_id: item_id.to_owned(),
-            }
-        })
-        .collect();
-
-    WriteSet {
-        run_id: record.id,
-        seller_id: record.seller_id,
-        run_at: record.started_at,
-        updated_by: config.sync.updated_by.clone(),
-        desired,
-        item_map: item_map_rows(plan, fetched),
-        user_products: user_product_reads(fetched),
-        unmatched: plan
-            .unmatched
-            .iter()
-            .map(|u| UnmatchedRow {
-                item_id: u.item_id.clone(),
-                variation_id: u.variation_id.unwrap_or(0),
-                match_key: Some(u.match_key.clone()).filter(|k| !k.is_empty()),
-                status: u.status.clone(),
-                available_quantity: Some(u.quantity),
-            })
-            .collect(),
-    }
-}
-
-fn item_map_rows(plan: &Plan, fetched: &Fetched) -> Vec<ItemMapRow> {
-    fetched
-        .lines
-        .iter()
-        .map(|line| {
-            let key = (line.item_id.clone(), line.variation_id);
-            let (match_key, product_id) = plan.line_products.get(&key).cloned().unwrap_or_default();
-            ItemMapRow {
-                item_id: line.item_id.clone(),
-                variation_id: line.variation_id.unwrap_or(0),
-                user_product_id: line.user_product_id().map(str::to_owned),
-                status: line.status.clone(),
-                sub_status: line.sub_status.clone(),
-                available_quantity: Some(line.reported),
-                inventory_id: line.inventory_id.clone(),
-                seller_sku: line.seller_sku.clone(),
-                product_key: Some(match_key).filter(|k| !k.is_empty()),
-                product_id,
-            }
-        })
-        .collect()
-}
-
-fn user_product_reads(fetched: &Fetched) -> Vec<UserProductRead> {
-    let mut reported: HashMap<&str, i64> = HashMap::new();
-    for line in &fetched.lines {
-        if let Some(up) = line.user_product_id() {
-            let slot = reported.entry(up).or_insert(line.reported);
-            *slot = (*slot).max(line.reported);
-        }
-    }
-
-    fetched
-        .reads
-        .iter()
-        .map(|(up, read)| UserProductRead {
-            user_product_id: up.clone(),
-            item_quantity_at_read: reported.get(up.as_str()).copied(),
-            version: read.stock.version,
-            read_at: read.read_at,
-            locations: merged_locations(&read.stock),
-        })
-        .collect()
-}
-
-/// The locations of one read, one entry per location key (ML lists each once; a repeat
-/// would be summed rather than refused).
-fn merged_locations(stock: &meli_api::UserProductStock) -> Vec<LocationStock> {
-    let mut out: Vec<LocationStock> = Vec::with_capacity(stock.locations.len());
-    for location in &stock.locations {
-        let entry = LocationStock {
-            kind: location.kind.clone(),
-            store_id: location.store_id.clone(),
-            network_node_id: location.network_node_id.clone(),
-            quantity: location.quantity,
-        };
-        match out
-            .iter_mut()
-            .find(|l| l.location_key() == entry.location_key())
-        {
-            Some(existing) => existing.quantity += entry.quantity,
-            None => out.push(entry),
-        }
-    }
-    out
 }
 
 /// How a client error ends the run.

@@ -1,4 +1,4 @@
-//! The arithmetic of a run, free of I/O: which user products to read, what each product's
+//! The arithmetic of a run, free of I/O: how listings become lines, what each product's
 //! quantity becomes, and what changes.
 //!
 //! # How quantities are counted
@@ -25,9 +25,9 @@
 //! Closed listings count 0. Sold-out listings report 0 themselves. A listing paused by the
 //! seller keeps its quantity: the stock still exists on ML.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration, Utc};
+use super::select::PriorKey;
 
 /// How listings are matched to the seller's `products`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -168,150 +168,6 @@ pub fn lines_of(item: &meli_api::Item) -> Vec<Line> {
             }
         })
         .collect()
-}
-
-/// What the previous runs left about a user product.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PriorUserProduct {
-    /// The location sum at the last read.
-    pub total: i64,
-    pub read_at: DateTime<Utc>,
-}
-
-/// Why a user product was chosen for a breakdown read, in priority order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReadReason {
-    /// A line's quantity moved since the last run, or sibling lines disagree.
-    Changed,
-    /// Never read before.
-    New,
-    /// Read longer ago than the configured age.
-    Stale,
-}
-
-impl ReadReason {
-    /// The label used in logs and run figures.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReadReason::Changed => "changed",
-            ReadReason::New => "new",
-            ReadReason::Stale => "stale",
-        }
-    }
-}
-
-/// Key of a line in the previous run's item map: (item id, variation id or 0).
-pub type PriorKey = (String, u64);
-
-/// Chooses the user products whose breakdown a run reads, at most `budget` of them.
-///
-/// Reads start while the listing is still going, so the choice is made line by line:
-/// [`ReadSelector::consider`] picks a user product as soon as one of its lines shows it is
-/// new or changed. [`ReadSelector::finish`] then adds, within what is left of the budget,
-/// the user products whose sibling lines disagree (only visible once every line is in) and
-/// the stale ones, oldest first. Changed and new user products therefore share the budget
-/// in the order ML lists them; stale ones only get what they leave.
-#[derive(Debug)]
-pub struct ReadSelector<'a> {
-    prior_lines: &'a HashMap<PriorKey, i64>,
-    prior_ups: &'a HashMap<String, PriorUserProduct>,
-    max_age: Duration,
-    now: DateTime<Utc>,
-    budget: usize,
-    chosen: HashSet<String>,
-    deferred: HashSet<String>,
-}
-
-impl<'a> ReadSelector<'a> {
-    /// A selector over what the previous runs left.
-    pub fn new(
-        prior_lines: &'a HashMap<PriorKey, i64>,
-        prior_ups: &'a HashMap<String, PriorUserProduct>,
-        max_age: Duration,
-        now: DateTime<Utc>,
-        budget: usize,
-    ) -> Self {
-        Self {
-            prior_lines,
-            prior_ups,
-            max_age,
-            now,
-            budget,
-            chosen: HashSet::new(),
-            deferred: HashSet::new(),
-        }
-    }
-
-    /// The read `line` calls for right away, if any and if the budget allows.
-    pub fn consider(&mut self, line: &Line) -> Option<(String, ReadReason)> {
-        let up = line.user_product_id()?;
-        if self.chosen.contains(up) {
-            return None;
-        }
-
-        let prior_line = self.prior_lines.get(&line.prior_key());
-        let prior_up = self.prior_ups.get(up);
-        let moved = prior_line.is_some_and(|before| *before != line.reported);
-        let differs_from_read = prior_up.is_some_and(|p| p.total != line.reported);
-        let reason = if moved || differs_from_read {
-            ReadReason::Changed
-        } else if prior_up.is_none() {
-            ReadReason::New
-        } else {
-            return None;
-        };
-        self.take(up, reason)
-    }
-
-    /// The reads that needed every line: disagreeing siblings, then stale breakdowns.
-    pub fn finish(&mut self, lines: &[Line]) -> Vec<(String, ReadReason)> {
-        let mut reported: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
-        for line in lines {
-            if let Some(up) = line.user_product_id() {
-                reported.entry(up).or_default().insert(line.reported);
-            }
-        }
-
-        let mut out = Vec::new();
-        let disagreeing: Vec<&str> = reported
-            .iter()
-            .filter(|(up, values)| values.len() > 1 && !self.chosen.contains(**up))
-            .map(|(up, _)| *up)
-            .collect();
-        for up in disagreeing {
-            out.extend(self.take(up, ReadReason::Changed));
-        }
-
-        let mut stale: Vec<(DateTime<Utc>, &str)> = reported
-            .keys()
-            .filter(|up| !self.chosen.contains(**up))
-            .filter_map(|up| {
-                let prior = self.prior_ups.get(*up)?;
-                (self.now - prior.read_at >= self.max_age).then_some((prior.read_at, *up))
-            })
-            .collect();
-        stale.sort();
-        for (_, up) in stale {
-            out.extend(self.take(up, ReadReason::Stale));
-        }
-        out
-    }
-
-    /// User products that called for a read the budget did not allow.
-    pub fn deferred(&self) -> usize {
-        self.deferred.len()
-    }
-
-    fn take(&mut self, up: &str, reason: ReadReason) -> Option<(String, ReadReason)> {
-        if self.chosen.len() >= self.budget {
-            self.deferred.insert(up.to_owned());
-            return None;
-        }
-        self.deferred.remove(up);
-        self.chosen.insert(up.to_owned());
-        Some((up.to_owned(), reason))
-    }
 }
 
 /// A line whose match key has no product.

@@ -426,7 +426,75 @@ async fn sibling_listings_that_disagree_are_settled_by_the_user_products_stock(d
     assert_eq!(report.record.user_products_read, 1);
 }
 
+/// Two sellers share the database and its ML warehouse: each run writes its own seller's
+/// products and leaves the other seller's rows alone.
+async fn two_sellers_sharing_the_warehouse_leave_each_other_alone(db: TestDb) {
+    // Arrange: seller B sells on another site, so item ids cannot collide
+    let env = SyncEnv::new(db, 150, FAST).await;
+    let keys_a = env.add_products_for_all_items().await;
+    let sim_b = meli_sim::spawn(
+        meli_sim::SimConfig {
+            items: 80,
+            site: "MLA".to_owned(),
+            seller_id: 777_000_111,
+            seed: 7,
+            ..meli_sim::SimConfig::default()
+        }
+        .scaled_limits(FAST),
+    )
+    .await
+    .unwrap();
+    let keys_b: Vec<String> = sim_b
+        .catalogue()
+        .listings
+        .iter()
+        .filter(|l| l.kind != ListingKind::Foreign)
+        .map(|l| l.id.clone())
+        .collect();
+    env.add_products(&keys_b).await;
+    let config_b = env.config_for(&sim_b);
+    let sync_b = || async {
+        let client = common::sync_env::client_for(&sim_b, &config_b);
+        let options = SyncOptions::default();
+        let progress = meli_stock::progress::Progress::hidden();
+        meli_stock::sync::run(&env.db.store, &client, &config_b, &options, &progress)
+            .await
+            .unwrap()
+    };
+
+    // Act
+    env.sync_ok().await;
+    let b = sync_b().await;
+    let a = env.sync_ok().await;
+
+    // Assert
+    let quantities = env.quantities_by_key().await;
+    assert_eq!(quantities.len(), keys_a.len() + keys_b.len());
+    assert_eq!(b.record.rows_written, keys_b.len() as u64);
+    assert_eq!(
+        a.record.rows_changed, 0,
+        "seller A's second run zeroes none of B's rows"
+    );
+    let b_totals = sim_b.expected_totals();
+    let closed: Vec<String> = sim_b
+        .catalogue()
+        .listings
+        .iter()
+        .filter(|l| l.status == "closed")
+        .map(|l| l.id.clone())
+        .collect();
+    for key in &keys_b {
+        let expected = if closed.contains(key) {
+            0
+        } else {
+            b_totals[key]
+        };
+        assert_eq!(quantities[key], expected, "{key}");
+    }
+}
+
 both_stores!(
+    two_sellers_sharing_the_warehouse_leave_each_other_alone,
     sibling_listings_that_disagree_are_settled_by_the_user_products_stock,
     every_kind_of_listing_lands_with_the_quantity_ml_holds,
     a_second_run_changes_exactly_the_rows_that_changed_on_ml,

@@ -327,6 +327,9 @@ pub struct UserProductState {
 pub struct SyncState {
     pub items: HashMap<ItemKey, ItemMapRow>,
     pub user_products: HashMap<String, UserProductState>,
+    /// Products (ids as text) that other sellers' listings matched in their latest runs:
+    /// their rows of the shared ML warehouse are not this seller's to zero.
+    pub claimed_by_others: HashSet<String>,
 }
 
 /// What `init_inventory` created; tables that already existed were left untouched.

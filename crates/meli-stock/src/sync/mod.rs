@@ -7,7 +7,7 @@
 //! 3. list every item id with one unfiltered scan (every status: active, paused,
 //!    under_review, inactive, closed, …), multiget the items 20 a call, and read the
 //!    per-location breakdown of the user products [`select::ReadSelector`] chooses within the
-//!    run's budget, all as one pipeline ([`fetch`]); a scan that breaks off or comes back
+//!    run's budget, all as one pipeline (the `fetch` module); a scan that breaks off or comes back
 //!    short makes the listing incomplete and the run fails, writing nothing;
 //! 4. compute every managed row ([`plan::build_plan`]), refuse to zero out more than the
 //!    configured share of rows, and write everything in one transaction;
@@ -278,6 +278,7 @@ async fn execute(
         read_totals: &read_totals,
         products: &products,
         current: &current,
+        claimed_by_others: &state.claimed_by_others,
         mode: config.sync.match_mode,
     });
     record.unmatched = plan.unmatched.len() as u64;

@@ -25,7 +25,7 @@
 //! Closed listings count 0. Sold-out listings report 0 themselves. A listing paused by the
 //! seller keeps its quantity: the stock still exists on ML.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::select::PriorKey;
 
@@ -214,7 +214,8 @@ pub struct Plan {
     pub disagreements: Vec<Disagreement>,
     /// Existing rows that held stock and would become 0.
     pub zeroed: usize,
-    /// Existing rows of the ML warehouse before the run.
+    /// Existing rows of the ML warehouse this seller manages: every row but those of products
+    /// only other sellers' listings match.
     pub managed: usize,
 }
 
@@ -227,15 +228,15 @@ pub struct PlanInput<'a> {
     pub products: &'a HashMap<String, String>,
     /// Product id -> quantity of the ML warehouse's current rows.
     pub current: &'a HashMap<String, i64>,
+    /// Products other sellers sharing the database matched: their rows are left alone
+    /// unless this seller's listings match them too.
+    pub claimed_by_others: &'a HashSet<String>,
     pub mode: MatchMode,
 }
 
 /// Computes every managed row's quantity and the differences with the current rows.
 pub fn build_plan(input: &PlanInput<'_>) -> Plan {
-    let mut plan = Plan {
-        managed: input.current.len(),
-        ..Plan::default()
-    };
+    let mut plan = Plan::default();
     let units = unit_quantities(input, &mut plan.disagreements);
 
     let mut per_product: BTreeMap<&str, (BTreeMap<&Unit, i64>, &str)> = BTreeMap::new();
@@ -293,12 +294,21 @@ pub fn build_plan(input: &PlanInput<'_>) -> Plan {
         );
     }
 
-    // Rows of the ML warehouse whose listing no longer exists go to zero.
+    // Rows of the ML warehouse whose listing no longer exists go to zero, unless another
+    // seller's listing holds them.
     let mut gone: Vec<&String> = input
         .current
         .keys()
         .filter(|p| !plan.desired.contains_key(p.as_str()))
+        .filter(|p| !input.claimed_by_others.contains(p.as_str()))
         .collect();
+    plan.managed = input
+        .current
+        .keys()
+        .filter(|p| {
+            plan.desired.contains_key(p.as_str()) || !input.claimed_by_others.contains(p.as_str())
+        })
+        .count();
     gone.sort();
     for product in gone {
         plan.desired.insert(product.clone(), 0);

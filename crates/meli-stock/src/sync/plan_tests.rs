@@ -43,6 +43,7 @@ fn plan(
         read_totals: &read_totals,
         products: &products,
         current: &current,
+        claimed_by_others: &HashSet::new(),
         mode: MatchMode::Item,
     })
 }
@@ -145,8 +146,42 @@ fn sku_mode_counts_a_shared_user_product_once_per_sku() {
         read_totals: &HashMap::new(),
         products: &products,
         current: &HashMap::new(),
+        claimed_by_others: &HashSet::new(),
         mode: MatchMode::Sku,
     });
 
     assert_eq!(plan.desired["10"], 6);
+}
+
+#[test]
+fn rows_another_seller_matched_are_neither_zeroed_nor_managed() {
+    let lines = [line("MLC1", None, Some("MLCU1"), 4)];
+    let products = products(&[("MLC1", "1")]);
+    let current = [
+        ("1".to_owned(), 4),
+        ("2".to_owned(), 9),
+        ("3".to_owned(), 5),
+    ]
+    .into_iter()
+    .collect();
+    let claimed = ["2".to_owned()].into_iter().collect();
+
+    let plan = build_plan(&PlanInput {
+        lines: &lines,
+        read_totals: &HashMap::new(),
+        products: &products,
+        current: &current,
+        claimed_by_others: &claimed,
+        mode: MatchMode::Item,
+    });
+
+    assert!(
+        !plan.desired.contains_key("2"),
+        "another seller's row is left alone"
+    );
+    assert_eq!(
+        plan.desired["3"], 0,
+        "an unclaimed row whose listing is gone goes to 0"
+    );
+    assert_eq!(plan.managed, 2);
 }

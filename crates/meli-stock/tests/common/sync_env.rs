@@ -20,6 +20,27 @@ use secrecy::SecretString;
 
 use super::TestDb;
 
+/// A client holding `sim`'s current tokens in memory.
+pub fn client_for(sim: &SimHandle, config: &Config) -> meli_api::MeliClient {
+    let credentials = sim.credentials();
+    let client_config = config.ml.client_config();
+    let oauth = meli_api::OAuthClient::new(
+        &client_config,
+        credentials.app_id,
+        SecretString::from(credentials.secret),
+    )
+    .unwrap();
+    let tokens = meli_api::TokenSet {
+        access_token: SecretString::from(credentials.access_token),
+        refresh_token: Some(SecretString::from(credentials.refresh_token)),
+        expires_at: Utc::now() + chrono::Duration::hours(1),
+        user_id: credentials.seller_id,
+        scope: None,
+    };
+    let provider = meli_api::InMemoryTokenProvider::new(oauth, tokens);
+    meli_api::MeliClient::new(client_config, Arc::new(provider)).unwrap()
+}
+
 /// Limits far above ML's, for tests that are about numbers, not pacing.
 pub const FAST: f64 = 1000.0;
 
@@ -110,23 +131,20 @@ impl SyncEnv {
 
     /// A client holding the simulator's current tokens in memory.
     pub fn client(&self, config: &Config) -> meli_api::MeliClient {
-        let credentials = self.sim.credentials();
-        let client_config = config.ml.client_config();
-        let oauth = meli_api::OAuthClient::new(
-            &client_config,
-            credentials.app_id,
-            SecretString::from(credentials.secret),
-        )
-        .unwrap();
-        let tokens = meli_api::TokenSet {
-            access_token: SecretString::from(credentials.access_token),
-            refresh_token: Some(SecretString::from(credentials.refresh_token)),
-            expires_at: Utc::now() + chrono::Duration::hours(1),
-            user_id: credentials.seller_id,
-            scope: None,
-        };
-        let provider = meli_api::InMemoryTokenProvider::new(oauth, tokens);
-        meli_api::MeliClient::new(client_config, Arc::new(provider)).unwrap()
+        client_for(&self.sim, config)
+    }
+
+    /// The settings of a second seller, on simulator `other`, sharing this env's database.
+    pub fn config_for(&self, other: &SimHandle) -> Config {
+        let credentials = other.credentials();
+        let mut env: HashMap<String, String> = self.env().into_iter().collect();
+        env.insert("ML_API_URL".into(), other.base_url().to_string());
+        env.insert("ML_APP_ID".into(), credentials.app_id);
+        env.insert("ML_SECRET".into(), credentials.secret);
+        env.insert("ML_SELLER_ID".into(), credentials.seller_id.to_string());
+        let lookup = move |name: &str| env.get(name).cloned();
+        let sources = Sources::collect(None, &[], &lookup, &[]).unwrap();
+        Config::from_sources(&sources).unwrap()
     }
 
     /// One sync with the env's settings and a fresh client.

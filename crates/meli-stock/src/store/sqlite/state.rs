@@ -137,7 +137,19 @@ impl SqliteStore {
         .await
         .map_err(StoreError::query("read meli_stock_user_products"))?;
 
-        let mut state = SyncState::default();
+        let claimed: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT product_id FROM meli_stock_item_map \
+             WHERE seller_id <> ?1 AND product_id IS NOT NULL",
+        )
+        .bind(seller)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::query("read the products other sellers sync"))?;
+
+        let mut state = SyncState {
+            claimed_by_others: claimed.into_iter().collect(),
+            ..SyncState::default()
+        };
         for row in &items {
             let item = item_from_row(row)?;
             state

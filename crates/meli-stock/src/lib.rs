@@ -7,6 +7,7 @@
 //! - [`sync`]: one run: listing, multiget, user-product stock reads, the plan, the write.
 //! - [`sync::plan`]: the arithmetic of a run, free of I/O.
 //! - [`store`]: PostgreSQL and SQLite: the seller's inventory tables and meli-stock's state.
+//! - [`tokens`]: seller accounts, encrypted tokens and the refresh that never loses one.
 //! - [`demo`]: the offline demo: the simulator in-process and a real sync.
 //! - [`error`]: how commands fail, and the exit codes.
 //! - [`progress`], [`telemetry`]: progress bars and logs.
@@ -19,3 +20,4 @@ pub mod progress;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod tokens;

@@ -105,8 +105,13 @@ pub fn local_key(path: &Path) -> Result<(TokenKey, KeySource), TokenError> {
     }
 }
 
+/// Writes `key` to a new file readable by its owner only (mode 0600), replacing nothing.
+pub fn write_key_file(path: &Path, key: &TokenKey) -> std::io::Result<()> {
+    write_private(path, key.to_hex().expose_secret())
+}
+
 /// Writes `text` to a new file readable by its owner only, replacing nothing.
-pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -35,6 +35,6 @@ pub use client::{
     SellerClient, oauth_client, provider_options, reauth_error, seller_client, sellers_to_sync,
 };
 pub use error::{TokenError, reauth_steps};
-pub use key::{KeySource, key_file_path, load_key, local_key};
+pub use key::{KeySource, key_file_path, load_key, local_key, write_key_file};
 pub use provider::{CommitAttempt, CommitHook, ProviderOptions, StoredTokenProvider};
 pub use vault::{NewAccount, Rotation, StoredPair, Vault};

@@ -1,0 +1,1 @@
+//! Many meli-stock processes at once.

@@ -6,8 +6,9 @@
 //!   first request refreshes at once; an access token alone is used until ML refuses it.
 //! - An account stored: the store is the truth. A different refresh token in the settings
 //!   is ignored and logged once, by fingerprint; except when the account is
-//!   `reauth_required`, then the settings' token is tried, and the account is healthy again
-//!   if ML accepts it.
+//!   `reauth_required`, then the settings' token is tried (once: a refused one is remembered
+//!   by fingerprint in the account's last error), and the account is healthy again if ML
+//!   accepts it.
 
 use std::sync::Arc;
 
@@ -100,7 +101,9 @@ pub async fn seller_client(
         options,
     ));
     let account = match (account.status, &config.ml.refresh_token) {
-        (AccountStatus::ReauthRequired, Some(settings)) if differs(vault, &account, settings)? => {
+        (AccountStatus::ReauthRequired, Some(settings))
+            if differs(vault, &account, settings)? && !refused_before(&account, settings) =>
+        {
             info!(
                 seller_id,
                 settings_token = %token_fingerprint(settings),
@@ -132,11 +135,50 @@ pub async fn seller_client(
     };
 
     let client = MeliClient::new(config.ml.client_config(), provider.clone())?;
+    let account = match account.site_id {
+        Some(_) => account,
+        None => learn_profile(vault, &client, account).await?,
+    };
     Ok(SellerClient {
         seller_id,
         client,
         provider,
         account,
+    })
+}
+
+/// Asks ML for the site and nickname of an account imported without them (one
+/// `/users/me`), so re-authorization messages can name the site. A failure here is left
+/// to the run that follows, which meets it again.
+async fn learn_profile(
+    vault: &Vault,
+    client: &MeliClient,
+    account: AccountRow,
+) -> Result<AccountRow, TokenError> {
+    let seller_id = account.seller_id;
+    let user = match client.users_me().await {
+        Ok(user) => user,
+        Err(e) => {
+            warn!(seller_id, error = %e, "could not read the seller's site");
+            return Ok(account);
+        }
+    };
+    if user.id != seller_id {
+        return Err(TokenError::Input(format!(
+            "the tokens stored for seller {seller_id} belong to seller {}; remove the account \
+             (`meli-stock accounts remove --seller {seller_id}`) and authorize the right one",
+            user.id
+        )));
+    }
+
+    let mut tx = vault.store().begin_tokens().await?;
+    tx.set_profile(seller_id, user.site_id.as_deref(), user.nickname.as_deref())
+        .await?;
+    tx.commit().await?;
+    Ok(AccountRow {
+        site_id: user.site_id.or(account.site_id.clone()),
+        nickname: user.nickname.or(account.nickname.clone()),
+        ..account
     })
 }
 
@@ -158,6 +200,15 @@ pub fn reauth_error(
             )
         ),
     }
+}
+
+/// Whether the account's last error says this settings token was tried and refused.
+fn refused_before(account: &AccountRow, settings: &meli_api::SecretString) -> bool {
+    let fingerprint = token_fingerprint(settings);
+    account
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.contains(&fingerprint))
 }
 
 fn differs(

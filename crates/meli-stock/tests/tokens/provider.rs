@@ -271,12 +271,13 @@ async fn postgres_commit_failing_in_the_database_after_rotation_is_retried() {
     // Act
     seller.client.users_me().await.unwrap();
 
-    // Assert: the trigger fired twice (failed, then passed); one rotation, stored
-    assert_eq!(
-        db.scalar("SELECT last_value FROM meli_stock.commits_seen")
-            .await,
-        2
-    );
+    // Assert: three commits updated the account: the refresh (failed), its retry, and the
+    // site learnt afterwards; one rotation, stored
+    let commits = db
+        .scalar("SELECT last_value FROM meli_stock.commits_seen")
+        .await;
+    assert_eq!(commits, 3);
+    assert_eq!(events(&db.store, "refreshed").await.len(), 1);
     assert_eq!(token_calls(&sim, 200), 1);
     let stored = vault(&db.store)
         .await

@@ -174,6 +174,16 @@ impl TokenTx {
         on_tx!(self, set_status(seller_id, status, error, now_micros()))
     }
 
+    /// Fills in the seller's site and nickname (`None` keeps what is stored).
+    pub async fn set_profile(
+        &mut self,
+        seller_id: u64,
+        site_id: Option<&str>,
+        nickname: Option<&str>,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, set_profile(seller_id, site_id, nickname))
+    }
+
     /// Replaces the sealed tokens with the same tokens sealed under another key.
     pub async fn reseal_account(
         &mut self,

@@ -306,6 +306,28 @@ macro_rules! backend {
                 Ok(())
             }
 
+            pub(crate) async fn set_profile(
+                conn: &mut $conn,
+                seller_id: u64,
+                site_id: Option<&str>,
+                nickname: Option<&str>,
+            ) -> Result<(), StoreError> {
+                let sql = D.sql(
+                    "UPDATE {accounts} SET site_id = COALESCE($2, site_id), \
+                         nickname = COALESCE($3, nickname) WHERE seller_id = $1",
+                );
+                sqlx::query(&sql)
+                    .bind(to_i64(seller_id, "seller id")?)
+                    .bind(site_id)
+                    .bind(nickname)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(StoreError::query(format!(
+                        "store the site of seller {seller_id}"
+                    )))?;
+                Ok(())
+            }
+
             pub(crate) async fn set_sealed(
                 conn: &mut $conn,
                 seller_id: u64,

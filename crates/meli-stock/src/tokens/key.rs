@@ -97,7 +97,8 @@ pub fn local_key(path: &Path) -> Result<(TokenKey, KeySource), TokenError> {
     let _ = std::fs::remove_file(&temporary);
     match linked {
         Ok(()) => {
-            info!(path = %path.display(), fingerprint = %key.fingerprint(), "created a local token key");
+            let fingerprint = key.fingerprint();
+            info!(path = %path.display(), fingerprint, "created a local token key");
             Ok((key, KeySource::Generated(path.to_path_buf())))
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => local_key(path),

@@ -9,7 +9,7 @@ use meli_api::{ClientConfig, ExposeSecret, OAuthClient, SecretString, token_fing
 
 use super::helpers::{
     KEY, account, assert_no_tokens, describe, events, everything_stored, prepare_inventory,
-    run_cli, set, settings, spawn_sim, token_calls, vault,
+    run_cli, set, settings, spawn_sim, token_calls,
 };
 use crate::both_stores;
 use crate::common::TestDb;
@@ -219,7 +219,6 @@ async fn rotating_the_key_reencrypts_and_retires_the_old_key(db: TestDb) {
     assert_ne!(after.access_token, before.access_token);
     assert_eq!(events(&db.store, "key_rotated").await.len(), 1);
     assert_eq!(token_calls(&sim, 400), 0);
-    let _ = KEY;
 }
 
 async fn sync_all_keeps_going_past_a_broken_seller(db: TestDb) {
@@ -328,5 +327,4 @@ async fn sqlite_without_a_key_makes_a_private_key_file_beside_the_database() {
         with_test_key.is_err(),
         "the file's key, not the test key, sealed the tokens"
     );
-    let _ = vault;
 }

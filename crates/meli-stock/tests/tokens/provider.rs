@@ -41,7 +41,7 @@ async fn twenty_providers_refresh_each_token_once(db: TestDb) {
     // Arrange: 5-second tokens, 20 providers (as 20 processes would hold) on 4 pools
     let sim = spawn_sim(20, Duration::from_secs(5)).await;
     let vars = settings(&sim, &db, true);
-    let stores = vec![
+    let stores = [
         db.store.clone(),
         db.reconnect().await,
         db.reconnect().await,

@@ -126,8 +126,8 @@ fn describe(h: &AccountHealth, now: DateTime<Utc>) -> String {
     out.push_str(&format!("  refresh token  {refresh}\n"));
     let idle_ends = h.idle_since + Duration::days(IDLE_LIMIT_DAYS);
     out.push_str(&format!(
-        "  idle           {} days since the last refresh or authorization; ML ends an unused grant after \
-         {IDLE_LIMIT_DAYS} days ({})\n",
+        "  idle           {} days since the last refresh or authorization; ML ends an \
+         unused grant after {IDLE_LIMIT_DAYS} days ({})\n",
         h.idle_days,
         time(idle_ends)
     ));

@@ -170,7 +170,9 @@ macro_rules! backend {
                     .bind(to_i64(seller_id, "seller id")?)
                     .fetch_optional(&mut *conn)
                     .await
-                    .map_err(StoreError::query(format!("read account of seller {seller_id}")))?;
+                    .map_err(StoreError::query(format!(
+                        "read account of seller {seller_id}"
+                    )))?;
                 row.as_ref().map(account_from_row).transpose()
             }
 
@@ -233,7 +235,9 @@ macro_rules! backend {
                     .bind(to_micros(row.updated_at))
                     .execute(&mut *conn)
                     .await
-                    .map_err(StoreError::query(format!("store account of seller {seller_id}")))?;
+                    .map_err(StoreError::query(format!(
+                        "store account of seller {seller_id}"
+                    )))?;
                 Ok(done.rows_affected() == 1)
             }
 
@@ -445,7 +449,8 @@ macro_rules! backend {
                 pending: &PendingAuthorization,
             ) -> Result<(), StoreError> {
                 let sql = D.sql(&format!(
-                    "INSERT INTO {{pending}} ({PENDING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    "INSERT INTO {{pending}} ({PENDING_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)"
                 ));
                 sqlx::query(&sql)
                     .bind(&pending.state)

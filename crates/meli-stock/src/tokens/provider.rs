@@ -31,9 +31,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use meli_api::{ExposeSecret, OAuthClient, SecretString, TokenProvider, token_fingerprint};
 use tokio::sync::Mutex;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, warn};
 
-use super::save::{SaveOutcome, Unsaved};
+use super::save::Unsaved;
 use super::vault::{StoredPair, Vault};
 use crate::store::{AccountStatus, EventKind};
 
@@ -335,7 +335,9 @@ impl StoredTokenProvider {
             }
             Err(e) => {
                 let detail = format!("refresh failed: {e}");
-                if let Err(store_err) = record_failure(tx, seller_id, row.status, &detail).await {
+                if let Err(store_err) =
+                    super::save::record_failure(tx, seller_id, row.status, &detail).await
+                {
                     warn!(seller_id, error = %store_err, "recording the failed refresh failed");
                 }
                 let usable = matches!(trigger, Trigger::Due) && stored.expires_at > now;
@@ -352,81 +354,6 @@ impl StoredTokenProvider {
                 Err(e)
             }
         }
-    }
-
-    /// Records a dead grant: status, last error and an event, then commits.
-    async fn mark_reauth(&self, mut tx: crate::store::TokenTx, e: &meli_api::Error) {
-        let seller_id = self.seller_id;
-        let message = e.to_string();
-        let marked = async {
-            tx.set_status(seller_id, AccountStatus::ReauthRequired, Some(&message))
-                .await?;
-            tx.add_event(seller_id, EventKind::ReauthRequired, Some(&message))
-                .await?;
-            tx.commit().await
-        }
-        .await;
-        match marked {
-            Ok(()) => error!(
-                seller_id,
-                error = %message,
-                "MercadoLibre refused the refresh token; the seller must authorize again"
-            ),
-            Err(store_err) => error!(
-                seller_id,
-                error = %message,
-                store_error = %store_err,
-                "MercadoLibre refused the refresh token and marking the account failed"
-            ),
-        }
-    }
-
-    /// Retries storing `unsaved` from attempt number `first` on, with backoff.
-    async fn store_with_retries(
-        &self,
-        unsaved: Unsaved,
-        first: u32,
-    ) -> Result<StoredPair, (Unsaved, meli_api::Error)> {
-        let seller_id = self.seller_id;
-        let last = first + self.options.store_attempts.saturating_sub(1);
-        let mut delay = self.options.store_retry_delay;
-        let mut failure = String::new();
-
-        for attempt in first..=last {
-            tokio::time::sleep(delay).await;
-            delay = delay.saturating_mul(2);
-            match self.save_unsaved(&unsaved, attempt).await {
-                Ok(SaveOutcome::Stored) => {
-                    info!(seller_id, attempt, "refreshed tokens stored on retry");
-                    return Ok(unsaved.pair());
-                }
-                Ok(SaveOutcome::AlreadyStored) => {
-                    info!(seller_id, attempt, "refreshed tokens were stored already");
-                    return Ok(unsaved.pair());
-                }
-                Ok(SaveOutcome::Superseded(pair)) => {
-                    warn!(
-                        seller_id,
-                        "the account was authorized again meanwhile; using the newer tokens"
-                    );
-                    return Ok(pair);
-                }
-                Err(e) => {
-                    warn!(seller_id, attempt, error = %e, "storing the refreshed tokens failed");
-                    failure = e.to_string();
-                }
-            }
-        }
-        error!(
-            seller_id,
-            error = %failure,
-            "the refreshed tokens could not be stored; they are held in memory only"
-        );
-        let e = meli_api::Error::TokenStorage(format!(
-            "the refreshed tokens of seller {seller_id} could not be stored ({failure}); they \
-             are held in memory and storing is retried on the next request"
-        ));
-        Err((unsaved, e))
     }
 }
 
@@ -488,16 +415,4 @@ impl TokenProvider for StoredTokenProvider {
 /// A store or key failure, as the client error a provider returns.
 pub(super) fn storage(e: impl fmt::Display) -> meli_api::Error {
     meli_api::Error::TokenStorage(e.to_string())
-}
-
-async fn record_failure(
-    mut tx: crate::store::TokenTx,
-    seller_id: u64,
-    status: AccountStatus,
-    detail: &str,
-) -> Result<(), crate::store::StoreError> {
-    tx.set_status(seller_id, status, Some(detail)).await?;
-    tx.add_event(seller_id, EventKind::RefreshFailed, Some(detail))
-        .await?;
-    tx.commit().await
 }

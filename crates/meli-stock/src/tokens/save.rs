@@ -1,6 +1,9 @@
 //! Storing a pair ML has just rotated: the first attempt inside the refresh's own
 //! transaction, and the retries that follow a failed commit.
 //!
+//! Also the bookkeeping of failed refreshes: a dead grant (`reauth_required`) and other
+//! failures (`refresh_failed`).
+//!
 //! A retry locks the row again and compares the stored refresh token with the one the
 //! refresh replaced: still the old one, so the new pair is written; already the new one, so
 //! the earlier commit went through; anything else, so the seller was authorized again
@@ -8,10 +11,11 @@
 
 use chrono::{DateTime, Utc};
 use meli_api::{ExposeSecret, SecretString, TokenSet, token_fingerprint};
+use tracing::{error, info, warn};
 
 use super::provider::{CommitAttempt, StoredTokenProvider};
 use super::vault::StoredPair;
-use crate::store::{AccountStatus, EventKind, TokenTx};
+use crate::store::{AccountStatus, EventKind, StoreError, TokenTx};
 
 /// A rotated pair not yet known to be stored.
 pub(super) struct Unsaved {
@@ -151,4 +155,92 @@ impl StoredTokenProvider {
         }
         Ok(SaveOutcome::Superseded(stored))
     }
+
+    /// Records a dead grant: status, last error and an event, then commits.
+    pub(super) async fn mark_reauth(&self, mut tx: TokenTx, e: &meli_api::Error) {
+        let seller_id = self.seller_id;
+        let message = e.to_string();
+        let marked = async {
+            tx.set_status(seller_id, AccountStatus::ReauthRequired, Some(&message))
+                .await?;
+            tx.add_event(seller_id, EventKind::ReauthRequired, Some(&message))
+                .await?;
+            tx.commit().await
+        }
+        .await;
+        match marked {
+            Ok(()) => error!(
+                seller_id,
+                error = %message,
+                "MercadoLibre refused the refresh token; the seller must authorize again"
+            ),
+            Err(store_err) => error!(
+                seller_id,
+                error = %message,
+                store_error = %store_err,
+                "MercadoLibre refused the refresh token and marking the account failed"
+            ),
+        }
+    }
+
+    /// Retries storing `unsaved` from attempt number `first` on, with backoff.
+    pub(super) async fn store_with_retries(
+        &self,
+        unsaved: Unsaved,
+        first: u32,
+    ) -> Result<StoredPair, (Unsaved, meli_api::Error)> {
+        let seller_id = self.seller_id;
+        let last = first + self.options.store_attempts.saturating_sub(1);
+        let mut delay = self.options.store_retry_delay;
+        let mut failure = String::new();
+
+        for attempt in first..=last {
+            tokio::time::sleep(delay).await;
+            delay = delay.saturating_mul(2);
+            match self.save_unsaved(&unsaved, attempt).await {
+                Ok(SaveOutcome::Stored) => {
+                    info!(seller_id, attempt, "refreshed tokens stored on retry");
+                    return Ok(unsaved.pair());
+                }
+                Ok(SaveOutcome::AlreadyStored) => {
+                    info!(seller_id, attempt, "refreshed tokens were stored already");
+                    return Ok(unsaved.pair());
+                }
+                Ok(SaveOutcome::Superseded(pair)) => {
+                    warn!(
+                        seller_id,
+                        "the account was authorized again meanwhile; using the newer tokens"
+                    );
+                    return Ok(pair);
+                }
+                Err(e) => {
+                    warn!(seller_id, attempt, error = %e, "storing the refreshed tokens failed");
+                    failure = e.to_string();
+                }
+            }
+        }
+        error!(
+            seller_id,
+            error = %failure,
+            "the refreshed tokens could not be stored; they are held in memory only"
+        );
+        let e = meli_api::Error::TokenStorage(format!(
+            "the refreshed tokens of seller {seller_id} could not be stored ({failure}); they \
+             are held in memory and storing is retried on the next request"
+        ));
+        Err((unsaved, e))
+    }
+}
+
+/// Records a refresh that failed for another reason than a dead grant, then commits.
+pub(super) async fn record_failure(
+    mut tx: TokenTx,
+    seller_id: u64,
+    status: AccountStatus,
+    detail: &str,
+) -> Result<(), StoreError> {
+    tx.set_status(seller_id, status, Some(detail)).await?;
+    tx.add_event(seller_id, EventKind::RefreshFailed, Some(detail))
+        .await?;
+    tx.commit().await
 }

@@ -13,6 +13,13 @@
 //!    `reauth_required` and commands for it exit with code 4 and the commands that
 //!    authorize it again.
 //!
+//! Known limitation: when a grant dies in the middle of a run (ML answers 401, then
+//! `invalid_grant`), that run is recorded as failed in the run ledger; only when the token
+//! is already due at the start does the command stop before any run is recorded.
+//!
+//! Known limitation: `account_events` grows by a few rows a day per seller and is never
+//! pruned.
+//!
 //! # Layout
 //! - `cipher`: [`TokenKey`], [`TokenCipher`]: XChaCha20-Poly1305 sealing of each value.
 //! - `key`: where the key comes from (`MELI_STOCK_KEY`, the local key file for SQLite).

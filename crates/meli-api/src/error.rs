@@ -117,6 +117,11 @@ pub enum Error {
     /// Invalid client settings or arguments, found before any call is made.
     #[error("invalid meli-api configuration: {0}")]
     Config(String),
+
+    /// A [`crate::TokenProvider`] could not read or save the seller's tokens in its own
+    /// storage (a database, a file); no request was sent with an unsaved token.
+    #[error("token storage failed: {0}")]
+    TokenStorage(String),
 }
 
 impl Error {

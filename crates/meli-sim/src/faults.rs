@@ -6,6 +6,10 @@
 //! 429s use the gateway body `{"message":"local_rate_limited","status":429}`, with or without
 //! `Retry-After`. Injected answers happen before the request reaches its handler (nothing
 //! changes), except malformed bodies, which truncate the real answer.
+//!
+//! [`Faults::expire_access_tokens_after`] is not an answer but an event: after the given
+//! number of matching requests, every access token issued so far expires, as if the next
+//! request arrived just after their `expires_in` (a token expiring in the middle of a run).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,6 +49,8 @@ pub(crate) struct FaultState {
     latency: (Duration, Duration),
     scoped_latency: HashMap<String, (Duration, Duration)>,
     retry_after: Option<u64>,
+    /// Matching requests still to pass before access tokens expire, and their scope.
+    expire_tokens: Option<(u32, Option<String>)>,
 }
 
 impl FaultState {
@@ -71,6 +77,22 @@ impl FaultState {
             self.rules.remove(position);
         }
         Some(kind)
+    }
+
+    /// Whether access tokens must expire before this request to `endpoint` is handled.
+    pub(crate) fn expire_tokens_now(&mut self, endpoint: &str) -> bool {
+        let Some((remaining, scope)) = &mut self.expire_tokens else {
+            return false;
+        };
+        if scope.as_deref().is_some_and(|scope| scope != endpoint) {
+            return false;
+        }
+        if *remaining > 0 {
+            *remaining -= 1;
+            return false;
+        }
+        self.expire_tokens = None;
+        true
     }
 
     /// `(base, jitter)` latency for `endpoint`.
@@ -157,6 +179,13 @@ impl Faults {
         self.inject(FaultKind::RateLimit { retry_after }, count)
     }
 
+    /// After `count` more matching requests, every access token issued so far expires
+    /// (refresh tokens keep working), so the next matching request gets 401.
+    pub fn expire_access_tokens_after(&self, count: u32) -> &Self {
+        lock(&self.state).expire_tokens = Some((count, self.scope.clone()));
+        self
+    }
+
     /// Latency added before each answer: `base` +/- uniform `jitter`.
     pub fn set_latency(&self, base: Duration, jitter: Duration) -> &Self {
         let mut state = lock(&self.state);
@@ -238,5 +267,17 @@ mod tests {
         assert_eq!(lock(state).take("items"), None);
         assert_eq!(lock(state).take("items"), Some(FaultKind::Drop));
         assert_eq!(lock(state).take("items"), None);
+    }
+
+    #[test]
+    fn token_expiry_fires_once_after_the_given_matching_requests() {
+        let faults = Faults::new(Arc::new(Mutex::new(FaultState::default())));
+        faults.for_endpoint("items").expire_access_tokens_after(1);
+
+        let state = &faults.state;
+        assert!(!lock(state).expire_tokens_now("users_me"));
+        assert!(!lock(state).expire_tokens_now("items"));
+        assert!(lock(state).expire_tokens_now("items"));
+        assert!(!lock(state).expire_tokens_now("items"));
     }
 }

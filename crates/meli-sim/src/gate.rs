@@ -62,6 +62,11 @@ pub(crate) async fn gate(State(sim): State<Arc<Sim>>, request: Request, next: Ne
         tokio::time::sleep(wait).await;
     }
 
+    if lock(&sim.faults).expire_tokens_now(label) {
+        let now = sim.clock.now();
+        lock(&sim.auth).expire_access_tokens(now);
+        debug!(endpoint = label, "access tokens expired (fault)");
+    }
     let fault = lock(&sim.faults).take(label);
     let response = match fault {
         Some(FaultKind::Drop) => {

@@ -83,6 +83,10 @@ pub const SETTINGS: &[Setting] = &[
         "seller (user) id to sync",
     ),
     with_help(
+        setting("ml.redirect_uri", "ML_REDIRECT_URI", None),
+        "redirect URI registered for the app, used by `auth url` and `auth exchange`",
+    ),
+    with_help(
         setting(
             "ml.api_url",
             "ML_API_URL",
@@ -128,6 +132,24 @@ pub const SETTINGS: &[Setting] = &[
             Some("meli-stock.db"),
         ),
         "the embedded SQLite file used when DATABASE_URL is unset",
+    ),
+    secret(
+        "tokens.key",
+        "MELI_STOCK_KEY",
+        "key encrypting stored tokens: 64 hex characters (`openssl rand -hex 32`)",
+    ),
+    secret(
+        "tokens.new_key",
+        "MELI_STOCK_NEW_KEY",
+        "the new key for `meli-stock auth rotate-key`",
+    ),
+    with_help(
+        setting(
+            "tokens.refresh_margin",
+            "MELI_STOCK_REFRESH_MARGIN",
+            Some("30m"),
+        ),
+        "refresh the access token this long before it expires",
     ),
     with_help(
         setting(
@@ -553,6 +575,7 @@ pub struct MlSettings {
     pub access_token: Option<SecretString>,
     pub refresh_token: Option<SecretString>,
     pub seller_id: Option<u64>,
+    pub redirect_uri: Option<String>,
     pub api_url: Url,
     pub requests_per_second: f64,
     pub stock_reads_per_minute: u32,
@@ -569,6 +592,7 @@ impl fmt::Debug for MlSettings {
             .field("access_token", &set(&self.access_token))
             .field("refresh_token", &set(&self.refresh_token))
             .field("seller_id", &self.seller_id)
+            .field("redirect_uri", &self.redirect_uri)
             .field("api_url", &self.api_url.as_str())
             .field("requests_per_second", &self.requests_per_second)
             .field("stock_reads_per_minute", &self.stock_reads_per_minute)
@@ -602,12 +626,34 @@ pub struct SyncSettings {
     pub stock_max_age: Duration,
 }
 
+/// The token key and refresh timing.
+#[derive(Clone)]
+pub struct TokenSettings {
+    /// `MELI_STOCK_KEY`, checked to be 64 hex characters.
+    pub key: Option<SecretString>,
+    /// `MELI_STOCK_NEW_KEY`, for key rotation.
+    pub new_key: Option<SecretString>,
+    pub refresh_margin: Duration,
+}
+
+impl fmt::Debug for TokenSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |s: &Option<SecretString>| if s.is_some() { "(set)" } else { "(unset)" };
+        f.debug_struct("TokenSettings")
+            .field("key", &set(&self.key))
+            .field("new_key", &set(&self.new_key))
+            .field("refresh_margin", &self.refresh_margin)
+            .finish()
+    }
+}
+
 /// The checked configuration.
 #[derive(Clone)]
 pub struct Config {
     pub ml: MlSettings,
     pub database_url: Option<SecretString>,
     pub sqlite_path: PathBuf,
+    pub tokens: TokenSettings,
     pub sync: SyncSettings,
     pub inventory: InventoryNames,
     pub log_format: LogFormat,
@@ -619,6 +665,7 @@ impl fmt::Debug for Config {
             .field("ml", &self.ml)
             .field("database_url", &self.database_url.as_ref().map(redact_url))
             .field("sqlite_path", &self.sqlite_path)
+            .field("tokens", &self.tokens)
             .field("sync", &self.sync)
             .field("inventory", &self.inventory)
             .field("log_format", &self.log_format)
@@ -650,6 +697,8 @@ impl Config {
             access_token: secret("ml.access_token"),
             refresh_token: secret("ml.refresh_token"),
             seller_id: sources.parse("ml.seller_id", parse_u64)?,
+            redirect_uri: sources
+                .parse("ml.redirect_uri", |v| parse_url(v).map(|_| v.to_owned()))?,
             api_url: sources.required("ml.api_url", parse_url)?,
             requests_per_second: sources.required("ml.requests_per_second", positive_f64)?,
             stock_reads_per_minute: sources.required("ml.stock_reads_per_minute", |v| {
@@ -701,6 +750,12 @@ impl Config {
             stock_max_age: sources.required("sync.stock_max_age", parse_duration)?,
         };
 
+        let tokens = TokenSettings {
+            key: sources.parse("tokens.key", parse_key)?,
+            new_key: sources.parse("tokens.new_key", parse_key)?,
+            refresh_margin: sources.required("tokens.refresh_margin", parse_duration)?,
+        };
+
         let inventory = inventory_names(sources)?;
         let log_format = sources.required("log.format", |v| match v {
             "auto" => Ok(LogFormat::Auto),
@@ -713,6 +768,7 @@ impl Config {
             ml,
             database_url,
             sqlite_path: PathBuf::from(sources.text("database.sqlite_path").unwrap_or_default()),
+            tokens,
             sync,
             inventory,
             log_format,
@@ -812,6 +868,12 @@ fn share(v: &str) -> Result<f64, String> {
             "`{v}` is not a share between 0 and 1 (or 0% and 100%)"
         )),
     }
+}
+
+/// A token key: 64 hex characters, never echoed in the error.
+fn parse_key(v: &str) -> Result<SecretString, String> {
+    crate::tokens::TokenKey::from_hex(v)?;
+    Ok(SecretString::from(v.to_owned()))
 }
 
 fn parse_url(v: &str) -> Result<Url, String> {

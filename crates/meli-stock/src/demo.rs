@@ -12,12 +12,12 @@
 //! so a run that takes minutes at ML's real limits takes seconds; the output says so.
 //!
 //! The demo always uses the embedded SQLite file (`MELI_STOCK_SQLITE_PATH`, default
-//! `meli-stock.db`), never `DATABASE_URL`, so it cannot touch a real inventory.
-
-use std::sync::Arc;
+//! `meli-stock.db`), never `DATABASE_URL`, so it cannot touch a real inventory. It stores the
+//! simulator's seller account there like `meli-stock auth exchange` would (encrypted with
+//! `MELI_STOCK_KEY` or the local key file `meli-stock.key`), replacing the account of an
+//! earlier demo, and syncs with the stored tokens; `meli-stock auth status` shows it after.
 
 use anyhow::{Context, anyhow};
-use chrono::Utc;
 use clap::Args;
 use meli_sim::{ListingKind, SimConfig, SimHandle};
 use secrecy::SecretString;
@@ -25,8 +25,9 @@ use secrecy::SecretString;
 use crate::config::{Config, ReadBudget};
 use crate::error::Failure;
 use crate::progress::Progress;
-use crate::store::{InventoryLayout, Store};
+use crate::store::{EventKind, InventoryLayout, Store, now_micros};
 use crate::sync::{self, SyncOptions, SyncReport};
+use crate::tokens::{self, NewAccount, Vault};
 
 /// Every how many listings one is left without a product, to show unmatched reporting.
 const UNMATCHED_EVERY: usize = 40;
@@ -94,7 +95,7 @@ pub async fn run(config: &Config, args: &DemoArgs, progress: &Progress) -> Resul
     );
 
     let demo_config = demo_config(config, &sim);
-    let client = demo_client(&demo_config, &sim)?;
+    let client = demo_client(&store, &demo_config, &sim).await?;
     let options = SyncOptions {
         seller_id: Some(sim.config().seller_id),
         ..SyncOptions::default()
@@ -155,12 +156,18 @@ async fn add_products(
         .map_err(|e| Failure::Run(e.into()))
 }
 
-/// The user's settings pointed at the simulator, with its limits and every breakdown read.
+/// The user's settings pointed at the simulator, with its app, its limits and every
+/// breakdown read.
 fn demo_config(config: &Config, sim: &SimHandle) -> Config {
     let sim_config = sim.config();
+    let credentials = sim.credentials();
     let mut demo = config.clone();
     demo.ml.api_url = sim.base_url();
     demo.ml.seller_id = Some(sim_config.seller_id);
+    demo.ml.app_id = Some(credentials.app_id.clone());
+    demo.ml.secret = Some(SecretString::from(credentials.secret.clone()));
+    demo.ml.access_token = None;
+    demo.ml.refresh_token = None;
     demo.ml.requests_per_second = sim_config.rps;
     demo.ml.stock_reads_per_minute = sim_config.user_product_stock_rpm;
     demo.ml.concurrency = demo.ml.concurrency.max(16);
@@ -168,26 +175,45 @@ fn demo_config(config: &Config, sim: &SimHandle) -> Config {
     demo
 }
 
-/// A client holding the simulator's tokens in memory.
-fn demo_client(config: &Config, sim: &SimHandle) -> Result<meli_api::MeliClient, Failure> {
+/// Stores the simulator's account (as a code exchange would) and builds a client on the
+/// stored tokens.
+async fn demo_client(
+    store: &Store,
+    config: &Config,
+    sim: &SimHandle,
+) -> Result<meli_api::MeliClient, Failure> {
+    let vault = Vault::open(store, config).await?;
     let credentials = sim.credentials();
-    let client_config = config.ml.client_config();
-    let oauth = meli_api::OAuthClient::new(
-        &client_config,
-        credentials.app_id.clone(),
-        SecretString::from(credentials.secret.clone()),
-    )
-    .map_err(|e| Failure::Run(e.into()))?;
+    let issued_at = now_micros();
+    let ttl = chrono::Duration::from_std(sim.config().access_token_ttl).unwrap_or_default();
     let tokens = meli_api::TokenSet {
         access_token: SecretString::from(credentials.access_token.clone()),
         refresh_token: Some(SecretString::from(credentials.refresh_token.clone())),
-        expires_at: Utc::now()
-            + chrono::Duration::seconds(sim.config().access_token_ttl.as_secs() as i64),
+        expires_at: issued_at + ttl,
         user_id: credentials.seller_id,
         scope: Some("offline_access read write".to_owned()),
     };
-    let provider = meli_api::InMemoryTokenProvider::new(oauth, tokens);
-    meli_api::MeliClient::new(client_config, Arc::new(provider)).map_err(|e| Failure::Run(e.into()))
+    let account = NewAccount {
+        seller_id: credentials.seller_id,
+        app_id: &credentials.app_id,
+        site_id: Some(&sim.config().site),
+        nickname: Some("demo seller"),
+        tokens: &tokens,
+        issued_at,
+        known_issue_time: true,
+    };
+    vault
+        .save_account(
+            account,
+            EventKind::Authorized,
+            "demo simulator account",
+            true,
+        )
+        .await?;
+
+    let options = tokens::provider_options(config);
+    let seller = tokens::seller_client(&vault, config, credentials.seller_id, options).await?;
+    Ok(seller.client)
 }
 
 /// Sells a few units, sells out a few listings and restocks one, as buyers and the seller

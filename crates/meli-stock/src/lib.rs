@@ -8,6 +8,7 @@
 //! - [`sync::plan`]: the arithmetic of a run, free of I/O; [`sync::select`]: which user
 //!   products a run reads the breakdown of.
 //! - [`store`]: PostgreSQL and SQLite: the seller's inventory tables and meli-stock's state.
+//! - [`tokens`]: seller accounts, encrypted tokens and the refresh that never loses one.
 //! - [`demo`]: the offline demo: the simulator in-process and a real sync.
 //! - [`error`]: how commands fail, and the exit codes.
 //! - [`progress`], [`telemetry`]: progress bars and logs.
@@ -20,3 +21,4 @@ pub mod progress;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod tokens;

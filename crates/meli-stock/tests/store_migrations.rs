@@ -9,8 +9,12 @@ use common::{ADMIN_URL, TestDb, pg_url};
 use meli_stock::store::Store;
 use sqlx::{Connection, PgConnection};
 
-const STATE_TABLES: [&str; 6] = [
+const STATE_TABLES: [&str; 10] = [
+    "account_events",
+    "accounts",
     "item_map",
+    "key_check",
+    "pending_authorizations",
     "runs",
     "stock_changes",
     "unmatched_items",

@@ -1,22 +1,23 @@
 //! The command line: flags, subcommands, and the glue that turns settings into a store, a
 //! client and a run. Each subcommand's work lives in its own module; this one only wires.
 
+mod accounts;
+mod auth;
 mod db;
 mod runs;
+mod sellers;
+mod sync;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use anyhow::anyhow;
-use chrono::Utc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 use crate::config::{self, Config};
 use crate::error::Failure;
 use crate::progress::Progress;
 use crate::store::Store;
-use crate::sync::{self, SyncOptions};
+use crate::tokens::Vault;
 use crate::{demo, telemetry};
 
 /// Keeps a MercadoLibre seller's stock mirrored in your own inventory database.
@@ -52,6 +53,12 @@ pub enum LogFormatArg {
 pub enum Command {
     /// Run one sync: list every listing on ML and write the stock to the inventory tables.
     Sync(SyncArgs),
+    /// Authorize sellers, inspect and refresh their tokens, change the token key.
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
+    /// The seller accounts stored in the database.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
     /// Try everything offline: a simulated ML catalogue synced into the embedded database.
     Demo(demo::DemoArgs),
     /// Database setup: create the inventory tables, apply meli-stock's own migrations.
@@ -85,8 +92,11 @@ pub struct SyncArgs {
     #[arg(long)]
     pub json: bool,
     /// The seller to sync (overrides ML_SELLER_ID).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "all")]
     pub seller: Option<u64>,
+    /// Sync every stored seller, one after the other; one failing does not stop the others.
+    #[arg(long)]
+    pub all: bool,
     /// Write even when the run would zero out more rows than MELI_STOCK_MASS_ZERO_MAX allows.
     #[arg(long)]
     pub allow_mass_zero: bool,
@@ -133,7 +143,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     };
 
     match cli.command {
-        Command::Sync(args) => sync_command(&config, &args, &progress).await,
+        Command::Sync(args) => sync::run(&config, &args, &progress).await,
+        Command::Auth(cmd) => auth::run(&config, cmd).await,
+        Command::Accounts(cmd) => accounts::run(&config, cmd).await,
         Command::Demo(args) => demo::run(&config, &args, &progress).await,
         Command::Db(cmd) => db::run(&config, cmd).await,
         Command::Runs(args) => runs::list(&config, &args).await,
@@ -159,69 +171,10 @@ pub async fn open_store(config: &Config) -> Result<Store, Failure> {
         .map_err(|e| Failure::Input(e.into()))
 }
 
-async fn sync_command(
-    config: &Config,
-    args: &SyncArgs,
-    progress: &Progress,
-) -> Result<(), Failure> {
-    let store = open_store(config).await?;
-    let client = client_from_env(config)?;
-    let options = SyncOptions {
-        dry_run: args.dry_run,
-        allow_mass_zero: args.allow_mass_zero,
-        seller_id: args.seller,
-    };
-
-    let report = sync::run(&store, &client, config, &options, progress).await?;
-
-    if args.json {
-        let json = serde_json::to_string_pretty(&report.json())
-            .map_err(|e| Failure::Run(anyhow!("cannot encode the run record: {e}")))?;
-        println!("{json}");
-    } else {
-        print!("{}", report.summary());
-    }
-    Ok(())
-}
-
-/// A client whose tokens come from the settings (`ML_ACCESS_TOKEN`, `ML_REFRESH_TOKEN`).
-pub fn client_from_env(config: &Config) -> Result<meli_api::MeliClient, Failure> {
-    let ml = &config.ml;
-    let missing = |name: &str| {
-        Failure::Input(anyhow!(
-            "{name} is not set: meli-stock needs ML_APP_ID, ML_SECRET and ML_REFRESH_TOKEN \
-             (or ML_ACCESS_TOKEN) to talk to MercadoLibre; set them in the environment, .env \
-             or meli-stock.toml ([ml] section). `meli-stock demo` needs none of them"
-        ))
-    };
-    let app_id = ml.app_id.clone().ok_or_else(|| missing("ML_APP_ID"))?;
-    let secret = ml.secret.clone().ok_or_else(|| missing("ML_SECRET"))?;
-    if ml.access_token.is_none() && ml.refresh_token.is_none() {
-        return Err(missing("ML_REFRESH_TOKEN"));
-    }
-
-    let client_config = ml.client_config();
-    let oauth = meli_api::OAuthClient::new(&client_config, app_id, secret)
-        .map_err(|e| Failure::Input(e.into()))?;
-    // The age of an access token taken from the environment is unknown: an empty one forces a
-    // refresh first; a given one is used until ML answers 401, then refreshed once.
-    let tokens = meli_api::TokenSet {
-        access_token: ml
-            .access_token
-            .clone()
-            .unwrap_or_else(|| SecretString::from(String::new())),
-        refresh_token: ml.refresh_token.clone(),
-        expires_at: if ml.access_token.is_some() {
-            Utc::now() + chrono::Duration::hours(6)
-        } else {
-            Utc::now()
-        },
-        user_id: ml.seller_id.unwrap_or(0),
-        scope: None,
-    };
-    let provider = meli_api::InMemoryTokenProvider::new(oauth, tokens);
-    meli_api::MeliClient::new(client_config, Arc::new(provider))
-        .map_err(|e| Failure::Input(e.into()))
+/// The vault of `store` with the configured key (`MELI_STOCK_KEY`, or for SQLite the local
+/// key file).
+pub async fn open_vault(store: &Store, config: &Config) -> Result<Vault, Failure> {
+    Vault::open(store, config).await.map_err(Failure::from)
 }
 
 #[cfg(test)]

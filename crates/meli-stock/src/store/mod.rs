@@ -2,6 +2,7 @@
 //! writes into the seller's inventory tables, on PostgreSQL or an embedded SQLite file.
 //!
 //! # Layout
+//! - `accounts`: seller accounts, sealed tokens, account events, [`TokenTx`].
 //! - `model`: plain data passed in and out ([`WriteSet`], [`RunRecord`], ...).
 //! - `names`: configurable inventory table/column names and the checked [`InventoryLayout`].
 //! - `inventory`: backend-neutral checks of an introspected inventory schema.
@@ -18,6 +19,7 @@
 //! must point at a session-mode connection (Supabase's direct connection or session pooler
 //! on port 5432), not a transaction-mode pooler such as Supabase's port 6543.
 
+mod accounts;
 mod error;
 mod inventory;
 mod lock;
@@ -33,6 +35,10 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+pub use accounts::{
+    AccountEvent, AccountRow, AccountStatus, EventKind, PendingAuthorization, Sealed, TokenTx,
+    TokenWrite,
+};
 pub use error::{PgTarget, StoreError};
 pub use lock::SellerLock;
 pub use model::{

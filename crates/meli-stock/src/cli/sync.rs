@@ -1,0 +1,89 @@
+//! `meli-stock sync`: one run for one seller, or for every stored seller with `--all`, each
+//! with the tokens the store holds for it.
+//!
+//! Before a seller's run takes the seller lock, its token is made usable (refreshed when
+//! due), so a dead grant ends the command with exit code 4 before anything is recorded.
+
+use anyhow::anyhow;
+use meli_api::TokenProvider;
+
+use super::{SyncArgs, open_store, open_vault, sellers};
+use crate::config::Config;
+use crate::error::Failure;
+use crate::progress::Progress;
+use crate::store::Store;
+use crate::sync::{self, SyncOptions};
+use crate::tokens::{self, SellerClient, TokenError, Vault};
+
+pub(super) async fn run(
+    config: &Config,
+    args: &SyncArgs,
+    progress: &Progress,
+) -> Result<(), Failure> {
+    let store = open_store(config).await?;
+    let vault = open_vault(&store, config).await?;
+    let sellers = tokens::sellers_to_sync(&store, config, args.all).await?;
+
+    let mut failures = Vec::new();
+    for &seller_id in &sellers {
+        if let Err(failure) = sync_seller(&store, &vault, config, args, seller_id, progress).await {
+            failures.push((seller_id, failure));
+        }
+    }
+    sellers::combine(sellers.len(), failures)
+}
+
+async fn sync_seller(
+    store: &Store,
+    vault: &Vault,
+    config: &Config,
+    args: &SyncArgs,
+    seller_id: u64,
+    progress: &Progress,
+) -> Result<(), Failure> {
+    let seller =
+        tokens::seller_client(vault, config, seller_id, tokens::provider_options(config)).await?;
+    ready_token(&seller, config).await?;
+
+    let options = SyncOptions {
+        dry_run: args.dry_run,
+        allow_mass_zero: args.allow_mass_zero,
+        seller_id: Some(seller_id),
+    };
+    let report = sync::run(store, &seller.client, config, &options, progress)
+        .await
+        .map_err(|failure| match failure {
+            Failure::Reauth(cause) => Failure::from(tokens::reauth_error(
+                seller_id,
+                &seller.account,
+                config,
+                &cause,
+            )),
+            other => other,
+        })?;
+
+    if args.json {
+        let json = serde_json::to_string_pretty(&report.json())
+            .map_err(|e| Failure::Run(anyhow!("cannot encode the run record: {e}")))?;
+        println!("{json}");
+    } else {
+        print!("{}", report.summary());
+    }
+    Ok(())
+}
+
+/// Makes the seller's access token usable now, refreshing it when due.
+pub(super) async fn ready_token(seller: &SellerClient, config: &Config) -> Result<(), Failure> {
+    match seller.provider.access_token().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(token_failure(seller, config, e)),
+    }
+}
+
+/// How a provider error ends a command for `seller`.
+pub(super) fn token_failure(seller: &SellerClient, config: &Config, e: meli_api::Error) -> Failure {
+    if e.is_reauth_required() {
+        return tokens::reauth_error(seller.seller_id, &seller.account, config, &e).into();
+    }
+    TokenError::Api(e).into()
+}

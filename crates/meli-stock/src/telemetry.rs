@@ -15,7 +15,12 @@ use crate::config::{LogFormat, process_env};
 /// makes warnings the default level (for commands that print their own narrative).
 pub fn init(format: LogFormat, quiet: bool) -> bool {
     let bars = format == LogFormat::Auto && std::io::stderr().is_terminal();
-    let default = if bars || quiet { "warn" } else { "info" };
+    // PostgreSQL's notices ("schema already exists, skipping") are not news.
+    let default = if bars || quiet {
+        "warn"
+    } else {
+        "info,sqlx::postgres::notice=warn"
+    };
     let filter = process_env("MELI_STOCK_LOG")
         .or_else(|| process_env("RUST_LOG"))
         .and_then(|f| EnvFilter::try_new(f).ok())

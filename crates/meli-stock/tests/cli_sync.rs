@@ -32,6 +32,7 @@ fn sim_settings(sim: &meli_sim::SimHandle, db: &TestDb) -> Vec<(String, String)>
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
+    settings.push(("MELI_STOCK_KEY".into(), common::sync_env::TEST_KEY.into()));
     match db.url() {
         Some(url) => settings.push(("DATABASE_URL".into(), url)),
         None => settings.push((
@@ -316,8 +317,13 @@ async fn missing_credentials_exit_with_2_and_name_the_variables() {
     let output = meli_stock(&dir, &env, &["sync"]).await;
 
     // Assert
-    assert_eq!(code(&output), 2, "{}", stderr(&output));
-    assert!(stderr(&output).contains("ML_APP_ID"), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert_eq!(code(&output), 2, "{message}");
+    assert!(
+        message.contains("set ML_SELLER_ID and ML_REFRESH_TOKEN"),
+        "{message}"
+    );
+    assert!(message.contains("meli-stock auth url"), "{message}");
 }
 
 /// A wrong DATABASE_URL: exit code 2 with what to check, and never the password.

@@ -53,8 +53,15 @@ pub enum TokenError {
     #[error("{message}")]
     Reauth { seller_id: u64, message: String },
 
+    /// Shown with its cause inline (not as a source), so a chain prints it once.
     #[error("MercadoLibre's token endpoint failed: {0}")]
-    Api(#[from] meli_api::Error),
+    Api(meli_api::Error),
+}
+
+impl From<meli_api::Error> for TokenError {
+    fn from(e: meli_api::Error) -> Self {
+        TokenError::Api(e)
+    }
 }
 
 impl From<TokenError> for Failure {
@@ -62,6 +69,12 @@ impl From<TokenError> for Failure {
         match e {
             TokenError::Reauth { .. } => Failure::Reauth(anyhow!(e)),
             TokenError::Api(ref api) if api.is_reauth_required() => Failure::Reauth(anyhow!(e)),
+            TokenError::Api(meli_api::Error::InvalidClient { .. }) => {
+                Failure::Input(anyhow!(e).context(
+                    "MercadoLibre refused the app's credentials: check ML_APP_ID and ML_SECRET \
+                     (the application's client id and secret)",
+                ))
+            }
             TokenError::KeyMissing
             | TokenError::KeyFile { .. }
             | TokenError::KeyMismatch { .. }

@@ -41,6 +41,10 @@ pub fn client_for(sim: &SimHandle, config: &Config) -> meli_api::MeliClient {
     meli_api::MeliClient::new(client_config, Arc::new(provider)).unwrap()
 }
 
+/// The token key every test deployment uses (32 bytes as hex); PostgreSQL refuses to store
+/// tokens without one.
+pub const TEST_KEY: &str = "8f1c2e3d4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
 /// Limits far above ML's, for tests that are about numbers, not pacing.
 pub const FAST: f64 = 1000.0;
 
@@ -110,6 +114,7 @@ impl SyncEnv {
                 "MELI_STOCK_SQLITE_PATH".into(),
                 self.db.sqlite_path().display().to_string(),
             ),
+            ("MELI_STOCK_KEY".into(), TEST_KEY.into()),
         ];
         if let Some(url) = self.db.url() {
             env.push(("DATABASE_URL".into(), url));

@@ -7,6 +7,7 @@
 //! - `inventory`: backend-neutral checks of an introspected inventory schema.
 //! - `migrate`: embedded migrations and the version table they are recorded in.
 //! - `lock`: [`SellerLock`], one sync run per seller at a time.
+//! - `alert_state`: [`AlertRow`], the persisted state of alerts, and a liveness probe.
 //! - `rows`: decoding of state rows shared by both backends.
 //! - `postgres`, `sqlite`: the two backends behind [`Store`].
 //!
@@ -18,6 +19,7 @@
 //! must point at a session-mode connection (Supabase's direct connection or session pooler
 //! on port 5432), not a transaction-mode pooler such as Supabase's port 6543.
 
+mod alert_state;
 mod error;
 mod inventory;
 mod lock;
@@ -33,6 +35,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+pub use alert_state::AlertRow;
 pub use error::{PgTarget, StoreError};
 pub use lock::SellerLock;
 pub use model::{

@@ -9,7 +9,8 @@ use common::{ADMIN_URL, TestDb, pg_url};
 use meli_stock::store::Store;
 use sqlx::{Connection, PgConnection};
 
-const STATE_TABLES: [&str; 6] = [
+const STATE_TABLES: [&str; 7] = [
+    "alert_state",
     "item_map",
     "runs",
     "stock_changes",

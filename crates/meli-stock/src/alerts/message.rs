@@ -65,10 +65,24 @@ fn when_or_never(at: Option<DateTime<Utc>>) -> String {
     at.map_or_else(|| "never".to_owned(), when)
 }
 
-/// A span rounded to minutes: `3h 12m`.
+/// A span in days, hours and minutes: `2d 3h`, `4h 12m`, `0m`.
 pub fn span(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
-    let minutes = (to - from).num_minutes().max(0) as u64;
-    humantime::format_duration(Duration::from_secs(minutes * 60)).to_string()
+    let minutes = (to - from).num_minutes().max(0);
+    let parts = [
+        (minutes / 1440, "d"),
+        (minutes % 1440 / 60, "h"),
+        (minutes % 60, "m"),
+    ];
+    let text: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if text.is_empty() {
+        "0m".to_owned()
+    } else {
+        text.join(" ")
+    }
 }
 
 /// Renders `notice`.
@@ -223,5 +237,20 @@ fn still(state: NoticeState) -> &'static str {
     match state {
         NoticeState::Reminder => "still: ",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span;
+
+    #[test]
+    fn spans_read_in_days_hours_and_minutes() {
+        let t = |m: i64| chrono::DateTime::from_timestamp(m * 60, 0).expect("time");
+
+        assert_eq!(span(t(0), t(0)), "0m");
+        assert_eq!(span(t(0), t(240)), "4h");
+        assert_eq!(span(t(0), t(3 * 1440 + 61)), "3d 1h 1m");
+        assert_eq!(span(t(10), t(0)), "0m");
     }
 }

@@ -10,6 +10,7 @@
 //! # Layout
 //! - `rules`: when a message is due, free of I/O.
 //! - `message`: the words of each message.
+//! - `delivery`: read, decide, save with compare-and-set, send.
 //! - `webhook`, `email`: the two channels.
 //!
 //! State lives in the store ([`AlertRow`]), so a restart neither repeats a message nor
@@ -19,7 +20,11 @@
 //! message is tried again at the next check; when at least one channel succeeds, the others'
 //! failures are logged and not retried. Every message is also logged, so with no channel
 //! configured the log still shows it.
+//!
+//! Known limitation: delivery is at least once. A receiver that took a message but answered
+//! after the timeout counts as failed, and gets the message again at the next check.
 
+mod delivery;
 mod email;
 pub mod message;
 pub mod rules;
@@ -29,12 +34,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tracing::{error, info, warn};
 
 pub use email::Email;
 pub use message::{Notice, Text, render};
 pub use rules::{AlertKind, Condition, Decision, NoticeState};
 pub use webhook::{Webhook, json_body, slack_body};
+
+use delivery::{Context, log_store_errors};
 
 use crate::accounts::TokenFacts;
 use crate::config::AlertSettings;
@@ -58,24 +64,12 @@ pub struct Policy {
     pub authorization_warning: Duration,
 }
 
-/// Context a message needs that the stored row does not keep.
-#[derive(Clone, Debug, Default)]
-struct Context {
-    previous: Option<i64>,
-    last_success: Option<DateTime<Utc>>,
-    threshold: Option<Duration>,
-    expires_at: Option<DateTime<Utc>>,
-}
-
 /// Decides, records and sends alerts.
 pub struct Alerter {
     store: Store,
     channels: Vec<Box<dyn Channel>>,
     policy: Policy,
 }
-
-/// Saves lost to another process before giving up on one decision.
-const SAVE_ATTEMPTS: usize = 3;
 
 impl Alerter {
     /// An alerter with the channels the settings configure (possibly none).
@@ -262,14 +256,8 @@ impl Alerter {
         }
     }
 
-    /// Reminders (and messages owed after a failed send) of every firing alert of a seller
-    /// that no check re-evaluates by itself.
-    pub async fn remind(&self, seller_id: u64, last_success: Option<DateTime<Utc>>) {
-        let now = Utc::now();
-        self.remind_at(seller_id, last_success, now).await;
-    }
-
-    /// [`Alerter::remind`] at a given time.
+    /// Reminders (and messages owed after a failed send) at `now` of every firing alert of
+    /// a seller that no check re-evaluates by itself.
     pub async fn remind_at(
         &self,
         seller_id: u64,
@@ -287,161 +275,5 @@ impl Alerter {
             results.push(self.decide(seller_id, kind, &context, decide).await);
         }
         log_store_errors(seller_id, results);
-    }
-
-    async fn unmatched(
-        &self,
-        seller_id: u64,
-        unmatched: i64,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let kind = AlertKind::UnmatchedIncreased;
-        let row = self.store.alert_state(seller_id, kind.as_str()).await?;
-        let context = Context {
-            previous: Some(row.count),
-            ..Context::default()
-        };
-        self.decide(seller_id, kind, &context, |row| {
-            rules::decide_unmatched(row, unmatched, at)
-        })
-        .await
-    }
-
-    async fn apply(
-        &self,
-        seller_id: u64,
-        kind: AlertKind,
-        condition: &Condition,
-        now: DateTime<Utc>,
-        context: &Context,
-    ) -> Result<(), StoreError> {
-        self.evaluate(seller_id, kind, now, context, |_| condition.clone())
-            .await
-    }
-
-    async fn evaluate(
-        &self,
-        seller_id: u64,
-        kind: AlertKind,
-        now: DateTime<Utc>,
-        context: &Context,
-        condition: impl Fn(&AlertRow) -> Condition,
-    ) -> Result<(), StoreError> {
-        let every = self.policy.reminder_every;
-        self.decide(seller_id, kind, context, |row| {
-            rules::decide(row, &condition(row), now, every)
-        })
-        .await
-    }
-
-    /// Reads the row, decides, saves with compare-and-set (reading again when another
-    /// process saved first), then sends the message the decision calls for.
-    async fn decide(
-        &self,
-        seller_id: u64,
-        kind: AlertKind,
-        context: &Context,
-        decide: impl Fn(&AlertRow) -> Decision,
-    ) -> Result<(), StoreError> {
-        for _ in 0..SAVE_ATTEMPTS {
-            let row = self.store.alert_state(seller_id, kind.as_str()).await?;
-            let decision = decide(&row);
-            if decision.row == row && decision.notice.is_none() {
-                return Ok(());
-            }
-            if !self.store.save_alert_state(&decision.row).await? {
-                continue;
-            }
-            let Some(state) = decision.notice else {
-                return Ok(());
-            };
-
-            let notice = notice_of(&row, &decision.row, kind, state, context);
-            let delivered = self.send(&notice).await;
-            if !delivered && state != NoticeState::Resolved {
-                // Owe the message again: the next check sends it.
-                let mut owed = decision.row.clone();
-                owed.notified_at = row.notified_at;
-                owed.version = decision.row.version + 1;
-                self.store.save_alert_state(&owed).await?;
-            }
-            return Ok(());
-        }
-        warn!(
-            seller_id,
-            alert = kind.as_str(),
-            "alert state kept changing under other processes; deciding again at the next check"
-        );
-        Ok(())
-    }
-
-    /// Logs the message and sends it to every channel; true when at least one took it (or
-    /// none is configured, the log being the only place).
-    async fn send(&self, notice: &Notice) -> bool {
-        let text = render(notice);
-        let seller_id = notice.seller_id;
-        let alert = notice.kind.as_str();
-        let state = notice.state.as_str();
-        match (notice.state, notice.kind) {
-            (NoticeState::Resolved, _) => info!(seller_id, alert, state, "{}", text.title),
-            (_, AlertKind::UnmatchedIncreased | AlertKind::RefreshTokenExpiring) => {
-                warn!(seller_id, alert, state, action = %text.action, "{}", text.title)
-            }
-            _ => error!(seller_id, alert, state, action = %text.action, "{}", text.title),
-        }
-
-        if self.channels.is_empty() {
-            return true;
-        }
-        let mut delivered = false;
-        for channel in &self.channels {
-            match channel.send(notice, &text).await {
-                Ok(()) => delivered = true,
-                Err(e) => error!(
-                    seller_id,
-                    alert,
-                    channel = channel.name(),
-                    error = %e,
-                    "alert could not be delivered"
-                ),
-            }
-        }
-        delivered
-    }
-}
-
-fn notice_of(
-    before: &AlertRow,
-    after: &AlertRow,
-    kind: AlertKind,
-    state: NoticeState,
-    context: &Context,
-) -> Notice {
-    // A resolved message speaks of the condition that just ended.
-    let source = if state == NoticeState::Resolved {
-        before
-    } else {
-        after
-    };
-    Notice {
-        seller_id: after.seller_id,
-        kind,
-        state,
-        since: source.since,
-        at: after.notified_at.unwrap_or_else(Utc::now),
-        count: source.count,
-        previous: context.previous,
-        detail: source.detail.clone(),
-        last_success: context.last_success,
-        threshold: context.threshold,
-        expires_at: context.expires_at,
-    }
-}
-
-fn log_store_errors(seller_id: u64, results: Vec<Result<(), StoreError>>) {
-    for result in results {
-        if let Err(e) = result {
-            warn!(seller_id, error = %e, "alert state could not be read or saved");
-        }
     }
 }

@@ -168,7 +168,6 @@ pub async fn start(parts: Parts, listener: TcpListener) -> Result<Running, Failu
         alerter: parts.alerter.clone(),
         clock: parts.clock.clone(),
         stale_after: parts.config.alerts.stale_after,
-        started_at,
         bearer: serve.bearer_token.clone(),
     };
     let web_stop = CancellationToken::new();

@@ -23,7 +23,6 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tracing::error;
@@ -44,8 +43,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// No success for this long makes `/readyz` unready.
     pub stale_after: Duration,
-    /// When `serve` started: the reference for sellers that never succeeded.
-    pub started_at: DateTime<Utc>,
     pub bearer: Option<SecretString>,
 }
 

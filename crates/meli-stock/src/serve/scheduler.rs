@@ -159,7 +159,8 @@ impl Scheduler {
             } else {
                 slot + to_chrono((self.jitter)())
             };
-            info!(seller_id, next_run = %due, schedule = %self.plan.schedule, "next sync");
+            let next_run = due.format("%Y-%m-%d %H:%M:%S UTC");
+            info!(seller_id, %next_run, schedule = %self.plan.schedule, "next sync");
             tokio::select! {
                 () = sleep_until(self.clock.as_ref(), due) => {}
                 () = stop.stop.cancelled() => break,

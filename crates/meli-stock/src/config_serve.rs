@@ -295,3 +295,86 @@ impl WebhookSettings {
         self.url.expose_secret()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::HashMap;
+
+    use super::super::{Config, ConfigError, Sources};
+    use super::*;
+
+    fn load(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = move |name: &str| env.get(name).cloned();
+        Config::from_sources(&Sources::collect(None, &[], &lookup, &[])?)
+    }
+
+    #[test]
+    fn defaults_run_hourly_on_localhost_with_no_channel() {
+        let config = load(&[]).unwrap();
+
+        assert_eq!(
+            config.serve.schedule,
+            Schedule::Every(Duration::from_secs(3600))
+        );
+        assert_eq!(config.serve.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.serve.shutdown_deadline, Duration::from_secs(60));
+        assert_eq!(config.alerts.stale_after, Duration::from_secs(3 * 3600));
+        assert!(config.alerts.webhook.is_none() && config.alerts.email.is_none());
+    }
+
+    #[test]
+    fn half_configured_email_is_refused_by_name() {
+        let err = load(&[
+            ("MELI_STOCK_SMTP_HOST", "smtp.example.com"),
+            ("MELI_STOCK_ALERT_TO", "ops@example.com"),
+        ])
+        .unwrap_err();
+
+        assert!(err.to_string().contains("MELI_STOCK_ALERT_FROM"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_webhook_url_is_refused_without_echoing_it() {
+        let err = load(&[("MELI_STOCK_WEBHOOK_URL", "hooks.example.com/T0/s3cr3t")]).unwrap_err();
+
+        let message = err.to_string();
+        assert!(message.contains("MELI_STOCK_WEBHOOK_URL"), "{message}");
+        assert!(!message.contains("s3cr3t"), "{message}");
+    }
+
+    #[test]
+    fn a_bad_schedule_names_the_setting() {
+        let err = load(&[("MELI_STOCK_SCHEDULE", "0 25 * * *")]).unwrap_err();
+
+        let message = err.to_string();
+        assert!(message.contains("MELI_STOCK_SCHEDULE"), "{message}");
+        assert!(message.contains("hour `25`"), "{message}");
+    }
+
+    #[test]
+    fn debug_output_hides_alert_secrets() {
+        let config = load(&[
+            ("MELI_STOCK_BEARER_TOKEN", "bearer-s3cr3t"),
+            (
+                "MELI_STOCK_WEBHOOK_URL",
+                "https://hooks.example.com/T0/hook-s3cr3t",
+            ),
+            ("MELI_STOCK_SMTP_HOST", "smtp.example.com"),
+            ("MELI_STOCK_SMTP_USER", "mailer"),
+            ("MELI_STOCK_SMTP_PASSWORD", "smtp-s3cr3t"),
+            ("MELI_STOCK_ALERT_FROM", "alerts@example.com"),
+            ("MELI_STOCK_ALERT_TO", "a@example.com,b@example.com"),
+        ])
+        .unwrap();
+
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert_eq!(config.alerts.email.unwrap().to.len(), 2);
+    }
+}

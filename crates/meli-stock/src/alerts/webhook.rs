@@ -103,3 +103,28 @@ impl Channel for Webhook {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slack_body_is_one_text_field_in_slack_markup() {
+        let text = Text {
+            title: "no fresh stock for seller 1".to_owned(),
+            what: "No successful run for 4h.".to_owned(),
+            since: "Since 2026-01-01 00:00 UTC.".to_owned(),
+            action: "check the scheduler.".to_owned(),
+        };
+
+        let body = slack_body(&text);
+
+        let object = body.as_object().expect("an object");
+        assert_eq!(object.len(), 1);
+        assert_eq!(
+            body["text"],
+            "*no fresh stock for seller 1*\nNo successful run for 4h.\nSince 2026-01-01 00:00 \
+             UTC.\n*What to do:* check the scheduler."
+        );
+    }
+}

@@ -22,6 +22,13 @@ use url::Url;
 use crate::store::InventoryNames;
 use crate::sync::plan::MatchMode;
 
+#[path = "config_serve.rs"]
+mod serve_settings;
+
+pub use serve_settings::{
+    AlertSettings, EmailSettings, ServeSettings, SmtpTls, WebhookFormat, WebhookSettings,
+};
+
 /// One setting: its TOML key (`section.name`), environment variable, default and meaning.
 #[derive(Debug)]
 pub struct Setting {
@@ -338,6 +345,109 @@ pub const SETTINGS: &[Setting] = &[
     with_help(
         setting("log.format", "MELI_STOCK_LOG_FORMAT", Some("auto")),
         "log format: auto (text with progress bars on a terminal), text or json",
+    ),
+    with_help(
+        setting("serve.schedule", "MELI_STOCK_SCHEDULE", Some("1h")),
+        "`serve`: an interval (`30m`, `1h`) or a cron expression in UTC (`0 * * * *`, `@hourly`)",
+    ),
+    with_help(
+        setting("serve.jitter", "MELI_STOCK_JITTER", Some("2m")),
+        "`serve`: random delay of up to this much added to every scheduled run",
+    ),
+    with_help(
+        setting("serve.listen", "MELI_STOCK_LISTEN", Some("127.0.0.1:8080")),
+        "`serve`: address of the health, metrics and API endpoints",
+    ),
+    secret(
+        "serve.bearer_token",
+        "MELI_STOCK_BEARER_TOKEN",
+        "`serve`: when set, `/metrics` and `/api/*` require `Authorization: Bearer <token>`",
+    ),
+    with_help(
+        setting("serve.run_retries", "MELI_STOCK_RUN_RETRIES", Some("2")),
+        "`serve`: extra attempts of a failed run before it is reported",
+    ),
+    with_help(
+        setting("serve.retry_delay", "MELI_STOCK_RETRY_DELAY", Some("5m")),
+        "`serve`: wait between those attempts",
+    ),
+    with_help(
+        setting(
+            "serve.token_check_every",
+            "MELI_STOCK_TOKEN_CHECK_EVERY",
+            Some("10m"),
+        ),
+        "`serve`: how often the access token is checked (and refreshed near expiry) between runs",
+    ),
+    with_help(
+        setting(
+            "serve.shutdown_deadline",
+            "MELI_STOCK_SHUTDOWN_DEADLINE",
+            Some("60s"),
+        ),
+        "`serve`: on SIGTERM or SIGINT, how long a running sync may go on before it is rolled back",
+    ),
+    with_help(
+        setting("alerts.stale_after", "MELI_STOCK_STALE_AFTER", Some("3h")),
+        "no successful run for this long: staleness alert, `/readyz` unready, `check` fails",
+    ),
+    with_help(
+        setting(
+            "alerts.reminder_every",
+            "MELI_STOCK_ALERT_REMINDER",
+            Some("24h"),
+        ),
+        "an alert still firing is sent again this often (0 = never)",
+    ),
+    with_help(
+        setting(
+            "alerts.authorization_warning",
+            "MELI_STOCK_AUTHORIZATION_WARNING",
+            Some("14d"),
+        ),
+        "warn this long before a seller's 6-month authorization (refresh token) ends",
+    ),
+    secret(
+        "alerts.webhook_url",
+        "MELI_STOCK_WEBHOOK_URL",
+        "alerts are POSTed to this URL (a Slack incoming webhook or any JSON receiver)",
+    ),
+    with_help(
+        setting(
+            "alerts.webhook_format",
+            "MELI_STOCK_WEBHOOK_FORMAT",
+            Some("slack"),
+        ),
+        "webhook body: `slack` (a Slack-compatible message) or `json` (the alert's fields)",
+    ),
+    with_help(
+        setting("alerts.smtp_host", "MELI_STOCK_SMTP_HOST", None),
+        "SMTP server for alert e-mails; unset means no e-mail",
+    ),
+    with_help(
+        setting("alerts.smtp_port", "MELI_STOCK_SMTP_PORT", Some("587")),
+        "SMTP port",
+    ),
+    with_help(
+        setting("alerts.smtp_tls", "MELI_STOCK_SMTP_TLS", Some("starttls")),
+        "SMTP encryption: `starttls`, `tls` (implicit, port 465) or `none` (local relays only)",
+    ),
+    with_help(
+        setting("alerts.smtp_user", "MELI_STOCK_SMTP_USER", None),
+        "SMTP user name, when the server needs a login",
+    ),
+    secret(
+        "alerts.smtp_password",
+        "MELI_STOCK_SMTP_PASSWORD",
+        "SMTP password",
+    ),
+    with_help(
+        setting("alerts.email_from", "MELI_STOCK_ALERT_FROM", None),
+        "sender of alert e-mails, e.g. `meli-stock <alerts@example.com>`",
+    ),
+    with_help(
+        setting("alerts.email_to", "MELI_STOCK_ALERT_TO", None),
+        "recipients of alert e-mails, comma-separated",
     ),
 ];
 
@@ -657,6 +767,8 @@ pub struct Config {
     pub sync: SyncSettings,
     pub inventory: InventoryNames,
     pub log_format: LogFormat,
+    pub serve: ServeSettings,
+    pub alerts: AlertSettings,
 }
 
 impl fmt::Debug for Config {
@@ -669,6 +781,8 @@ impl fmt::Debug for Config {
             .field("sync", &self.sync)
             .field("inventory", &self.inventory)
             .field("log_format", &self.log_format)
+            .field("serve", &self.serve)
+            .field("alerts", &self.alerts)
             .finish()
     }
 }
@@ -772,6 +886,8 @@ impl Config {
             sync,
             inventory,
             log_format,
+            serve: serve_settings::serve_settings(sources)?,
+            alerts: serve_settings::alert_settings(sources)?,
         })
     }
 }

@@ -3,6 +3,11 @@
 //!
 //! # Layout
 //! - [`cli`]: the command line; one module per group of subcommands, wiring only.
+//! - [`serve`]: the long-running process: schedule, token checks, shutdown.
+//! - [`alerts`]: what to tell a person, when, and through which channel.
+//! - [`web`]: health, metrics and JSON over HTTP.
+//! - [`metrics`]: the Prometheus metrics.
+//! - [`accounts`]: the sellers `serve` runs and the facts about their tokens.
 //! - [`config`]: every setting, its layers (file, `.env`, environment, flags) and checks.
 //! - [`sync`]: one run: listing, multiget, user-product stock reads, the plan, the write.
 //! - [`sync::plan`]: the arithmetic of a run, free of I/O; [`sync::select`]: which user
@@ -13,12 +18,17 @@
 //! - [`error`]: how commands fail, and the exit codes.
 //! - [`progress`], [`telemetry`]: progress bars and logs.
 
+pub mod accounts;
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod metrics;
 pub mod progress;
+pub mod serve;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
 pub mod tokens;
+pub mod web;

@@ -9,9 +9,10 @@ use common::{ADMIN_URL, TestDb, pg_url};
 use meli_stock::store::Store;
 use sqlx::{Connection, PgConnection};
 
-const STATE_TABLES: [&str; 10] = [
+const STATE_TABLES: [&str; 11] = [
     "account_events",
     "accounts",
+    "alert_state",
     "item_map",
     "key_check",
     "pending_authorizations",

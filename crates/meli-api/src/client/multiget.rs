@@ -39,8 +39,17 @@ impl MeliClient {
         let attributes = attributes.join(",");
         let concurrency = self.config().max_concurrency;
 
+        // Chunks are copied so each call's future owns its ids: a future borrowing the
+        // closure's argument is not provably `Send`, and callers run syncs on spawned tasks.
         let chunks: Vec<Vec<ItemResult>> = stream::iter(ids.chunks(MULTIGET_MAX_IDS))
-            .map(|chunk| self.items_chunk(chunk, &attributes, include_all_attributes))
+            .map(<[String]>::to_vec)
+            .map(|chunk| {
+                let attributes = &attributes;
+                async move {
+                    self.items_chunk(&chunk, attributes, include_all_attributes)
+                        .await
+                }
+            })
             .buffered(concurrency)
             .try_collect()
             .await?;

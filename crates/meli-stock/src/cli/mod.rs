@@ -6,6 +6,7 @@ mod auth;
 mod db;
 mod runs;
 mod sellers;
+mod service;
 mod sync;
 
 use std::path::PathBuf;
@@ -71,6 +72,10 @@ pub enum Command {
     Report(runs::ReportCommand),
     /// Show every setting's effective value and where it came from (secrets masked).
     Config(ConfigArgs),
+    /// Run continuously: sync on a schedule, alert, and serve health, metrics and JSON.
+    Serve(service::ServeArgs),
+    /// Fail (and alert) when the newest successful run is older than --max-age.
+    Check(service::CheckArgs),
 }
 
 /// `meli-stock config` flags.
@@ -123,6 +128,14 @@ impl Cli {
         {
             flags.push(("ml.seller_id", seller.to_string()));
         }
+        if let Command::Serve(args) = &self.command {
+            if let Some(listen) = &args.listen {
+                flags.push(("serve.listen", listen.clone()));
+            }
+            if let Some(schedule) = &args.schedule {
+                flags.push(("serve.schedule", schedule.clone()));
+            }
+        }
         flags
     }
 }
@@ -154,6 +167,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             print!("{}", config::settings_markdown());
             Ok(())
         }
+        Command::Serve(_) => crate::serve::run(&config).await,
+        Command::Check(args) => service::check(&config, &args).await,
         Command::Config(_) => {
             for (name, value, origin) in sources.describe() {
                 println!("{name:<36} {value:<40} {origin}");

@@ -8,6 +8,7 @@
 //! - `inventory`: backend-neutral checks of an introspected inventory schema.
 //! - `migrate`: embedded migrations and the version table they are recorded in.
 //! - `lock`: [`SellerLock`], one sync run per seller at a time.
+//! - `alert_state`: [`AlertRow`], the persisted state of alerts, and a liveness probe.
 //! - `rows`: decoding of state rows shared by both backends.
 //! - `postgres`, `sqlite`: the two backends behind [`Store`].
 //!
@@ -20,6 +21,7 @@
 //! on port 5432), not a transaction-mode pooler such as Supabase's port 6543.
 
 mod accounts;
+mod alert_state;
 mod error;
 mod inventory;
 mod lock;
@@ -39,6 +41,7 @@ pub use accounts::{
     AccountEvent, AccountRow, AccountStatus, EventKind, PendingAuthorization, Sealed, TokenTx,
     TokenWrite,
 };
+pub use alert_state::AlertRow;
 pub use error::{PgTarget, StoreError};
 pub use lock::SellerLock;
 pub use model::{

@@ -17,6 +17,13 @@
 //! keeps the multiget's value and the failure is logged and counted as deferred. Every other
 //! failure ends the run before anything is written.
 //!
+//! [`run_until`] also takes a stop signal: when it fires before the run is done, the run's
+//! work is dropped where it stands (an open write transaction rolls back), the run is recorded
+//! as failed with a "cancelled" error, and the lock is released, as for any other failure.
+//! Known limitation: a stop that lands while the COMMIT itself is in flight cannot know
+//! whether it went through; the rows are whole either way, but the run may then be recorded
+//! as cancelled although its write committed.
+//!
 //! A dry run does steps 1 to 4 without the write, and appends a run record marked
 //! `dry_run` to the ledger; it changes no inventory row and none of the state the next run
 //! starts from.
@@ -28,6 +35,7 @@ pub mod select;
 mod writes;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
@@ -92,6 +100,34 @@ pub async fn run(
     options: &SyncOptions,
     progress: &Progress,
 ) -> Result<SyncReport, Failure> {
+    run_until(
+        store,
+        client,
+        config,
+        options,
+        progress,
+        std::future::pending(),
+    )
+    .await
+}
+
+/// The message of a run stopped by [`run_until`]'s signal.
+pub const CANCELLED: &str = "cancelled: meli-stock was stopping and the run did not finish \
+                             within the shutdown deadline, so it was rolled back and wrote nothing";
+
+/// [`run`], stopped when `stop` completes first: the run is then rolled back, recorded as
+/// failed with the [`CANCELLED`] error, and its lock released.
+///
+/// # Errors
+/// As [`run`]; a stopped run is [`Failure::Run`] with the [`CANCELLED`] message.
+pub async fn run_until(
+    store: &Store,
+    client: &MeliClient,
+    config: &Config,
+    options: &SyncOptions,
+    progress: &Progress,
+    stop: impl Future<Output = ()>,
+) -> Result<SyncReport, Failure> {
     let layout = store
         .check_inventory(&config.inventory)
         .await
@@ -121,7 +157,7 @@ pub async fn run(
     let clock = Instant::now();
     let counters_before = client.counters();
     let mut timings = Timings::default();
-    let result = execute(
+    let work = execute(
         store,
         client,
         config,
@@ -130,8 +166,13 @@ pub async fn run(
         &layout,
         &mut record,
         &mut timings,
-    )
-    .await;
+    );
+    // Dropping the unfinished work drops any open write transaction, which rolls it back.
+    let result = tokio::select! {
+        biased;
+        result = work => result,
+        () = stop => Err(Failure::Run(anyhow!(CANCELLED))),
+    };
 
     let counters = client.counters().since(&counters_before);
     record.finished_at = Some(Utc::now());

@@ -6,7 +6,7 @@
 //! (text `'42'` to integer 42) exactly as they will in `warehouse_stock`. A product id that
 //! is not an integer while the column is, fails the apply like a bad cast on PostgreSQL.
 
-use sqlx::SqliteConnection;
+use sqlx::{Executor, SqliteConnection};
 use tracing::{info, instrument};
 
 use super::SqliteStore;
@@ -91,17 +91,19 @@ async fn write_stock(
     let failed = |what: &str| StoreError::query(format!("{what} {}", names.stock_table));
 
     let pid_affinity = Affinity::of(&types.stock_product_id);
-    sqlx::raw_sql(&format!(
+    let prepare = format!(
         "DROP TABLE IF EXISTS temp.meli_stock_apply_input; \
          CREATE TEMP TABLE meli_stock_apply_input (product_id {pid_type} NOT NULL, \
              quantity {qty_type} NOT NULL, raw_quantity INTEGER NOT NULL, \
              product_text TEXT NOT NULL, item_id TEXT NOT NULL)",
         pid_type = pid_affinity.declared(),
         qty_type = Affinity::of(&types.stock_quantity).declared(),
-    ))
-    .execute(&mut *conn)
-    .await
-    .map_err(failed("prepare writing"))?;
+    );
+    // `Executor::execute` keeps this function's future provably `Send`; `RawSql::execute`
+    // (generic over the executor) does not.
+    conn.execute(sqlx::raw_sql(&prepare))
+        .await
+        .map_err(failed("prepare writing"))?;
 
     insert_chunked(
         conn,

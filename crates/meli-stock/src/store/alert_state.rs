@@ -1,0 +1,90 @@
+//! The persisted state of alerts (one row per seller and alert kind) and the small reads
+//! `serve` and `check` need besides the run ledger: a liveness probe and the sellers seen.
+//!
+//! Saves are compare-and-set on [`AlertRow::version`], so two processes deciding on the same
+//! alert at once cannot both send it: the loser's save is refused and it reads again.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{Store, StoreError};
+
+/// One alert of one seller as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AlertRow {
+    pub seller_id: u64,
+    /// The alert's name (`run_failed`, `stale`, ...).
+    pub kind: String,
+    /// Whether the condition holds now.
+    pub active: bool,
+    /// When the condition began.
+    pub since: Option<DateTime<Utc>>,
+    /// When the last notice for the current state went out; `None` while one is owed.
+    pub notified_at: Option<DateTime<Utc>>,
+    /// A number the alert keeps: consecutive failures, or the unmatched listings last told.
+    pub count: i64,
+    /// The latest error or description.
+    pub detail: Option<String>,
+    /// The version read; 0 for a row not stored yet.
+    pub version: i64,
+}
+
+impl AlertRow {
+    /// The state of an alert that never fired.
+    pub fn new(seller_id: u64, kind: &str) -> AlertRow {
+        AlertRow {
+            seller_id,
+            kind: kind.to_owned(),
+            active: false,
+            since: None,
+            notified_at: None,
+            count: 0,
+            detail: None,
+            version: 0,
+        }
+    }
+}
+
+impl Store {
+    /// Every stored alert of one seller, or of all.
+    pub async fn alert_states(&self, seller_id: Option<u64>) -> Result<Vec<AlertRow>, StoreError> {
+        match self {
+            Store::Postgres(s) => s.alert_states(seller_id).await,
+            Store::Sqlite(s) => s.alert_states(seller_id).await,
+        }
+    }
+
+    /// One seller's alert of one kind; a fresh [`AlertRow::new`] when none is stored.
+    pub async fn alert_state(&self, seller_id: u64, kind: &str) -> Result<AlertRow, StoreError> {
+        let rows = self.alert_states(Some(seller_id)).await?;
+        Ok(rows
+            .into_iter()
+            .find(|r| r.kind == kind)
+            .unwrap_or_else(|| AlertRow::new(seller_id, kind)))
+    }
+
+    /// Stores `row` if the stored version is still `row.version`; returns whether it was
+    /// stored (the new version is `row.version + 1`).
+    pub async fn save_alert_state(&self, row: &AlertRow) -> Result<bool, StoreError> {
+        match self {
+            Store::Postgres(s) => s.save_alert_state(row).await,
+            Store::Sqlite(s) => s.save_alert_state(row).await,
+        }
+    }
+
+    /// One trivial query: whether the database answers at all.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Postgres(s) => s.ping().await,
+            Store::Sqlite(s) => s.ping().await,
+        }
+    }
+
+    /// Every seller with at least one recorded run, in id order.
+    pub async fn sellers_with_runs(&self) -> Result<Vec<u64>, StoreError> {
+        match self {
+            Store::Postgres(s) => s.sellers_with_runs().await,
+            Store::Sqlite(s) => s.sellers_with_runs().await,
+        }
+    }
+}

@@ -3,26 +3,33 @@
 //! the refresh token's six-month life began, whether ML refused the grant).
 //!
 //! [`AccountSource`] is the seam between the long-running parts (scheduler, token checks,
-//! alerts, `/metrics`, `/api/accounts`) and wherever tokens are kept. [`EnvAccounts`] is the
-//! source built from the settings alone: the seller of `ML_SELLER_ID` (or of `/users/me`)
-//! with the pair from `ML_ACCESS_TOKEN` / `ML_REFRESH_TOKEN` held in memory, exactly as
-//! `meli-stock sync` builds its client.
+//! alerts, `/metrics`, `/api/accounts`) and wherever tokens are kept. [`StoredAccounts`] is
+//! the source over the token store: every stored seller (and the one of `ML_SELLER_ID`,
+//! imported from the settings on first use), each with a client whose tokens come from the
+//! store, as `meli-stock sync` builds them.
 //!
-//! Known limitation: [`EnvAccounts`] keeps a rotated refresh token only in memory. A restart
-//! starts again from `ML_REFRESH_TOKEN`, which ML no longer accepts once it was used, and the
-//! refresh token's age is unknown, so the authorization-expiry alert cannot fire for it.
+//! A seller whose grant ML refused (`reauth_required`) is still scheduled: its runs fail
+//! with the re-authorization alert until someone runs `meli-stock auth exchange`, and the
+//! next run after that picks the new tokens up from the store, with no restart.
+//!
+//! The six-month life of a refresh token is read, as ML's documentation words it, as the
+//! life of each refresh token (\[A\]: ML does not say whether it counts from the
+//! authorization): it starts again at every refresh, so an account refreshed regularly never
+//! reaches it, and the alert fires when refreshes stop.
 
 use std::sync::Arc;
 
 use anyhow::anyhow;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use meli_api::{InMemoryTokenProvider, MeliClient, TokenProvider};
-use secrecy::SecretString;
+use meli_api::{MeliClient, TokenProvider};
 use serde::Serialize;
+use tracing::warn;
 
 use crate::config::Config;
 use crate::error::Failure;
+use crate::store::{AccountStatus, Store};
+use crate::tokens::{self, StoredTokenProvider, TokenError, Vault};
 
 /// How long ML accepts a refresh token: six months (doc §1.3), counted as 180 days.
 pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::days(180);
@@ -84,95 +91,95 @@ pub trait AccountSource: Send + Sync {
     async fn token_facts(&self, seller_id: u64) -> anyhow::Result<TokenFacts>;
 }
 
-/// The one seller the settings describe, with its pair in memory.
-pub struct EnvAccounts {
+/// Every seller of the token store, each with a client over its stored tokens.
+pub struct StoredAccounts {
+    store: Store,
     accounts: Vec<Account>,
-    provider: Arc<InMemoryTokenProvider>,
 }
 
-impl EnvAccounts {
-    /// Builds the client from `ML_APP_ID`, `ML_SECRET` and the token settings, and finds the
-    /// seller: `ML_SELLER_ID`, or the owner of the token (`/users/me`).
+impl StoredAccounts {
+    /// Opens the key, then builds a client for every stored seller and for `ML_SELLER_ID`
+    /// (importing its settings' tokens when it is not stored yet).
     ///
     /// # Errors
-    /// [`Failure::Input`] for missing credentials, [`Failure::Reauth`] when ML refuses them,
-    /// [`Failure::Run`] when `/users/me` fails otherwise.
-    pub async fn from_config(config: &Config) -> Result<EnvAccounts, Failure> {
-        let ml = &config.ml;
-        let missing = |name: &str| {
-            Failure::Input(anyhow!(
-                "{name} is not set: meli-stock serve needs ML_APP_ID, ML_SECRET and \
-                 ML_REFRESH_TOKEN (or ML_ACCESS_TOKEN) to talk to MercadoLibre; set them in the \
-                 environment, .env or meli-stock.toml ([ml] section)"
-            ))
-        };
-        let app_id = ml.app_id.clone().ok_or_else(|| missing("ML_APP_ID"))?;
-        let secret = ml.secret.clone().ok_or_else(|| missing("ML_SECRET"))?;
-        if ml.access_token.is_none() && ml.refresh_token.is_none() {
-            return Err(missing("ML_REFRESH_TOKEN"));
+    /// [`Failure::Input`] for a missing or wrong key, missing app credentials or no seller
+    /// at all; [`Failure::Run`] when the store cannot be read.
+    pub async fn open(store: &Store, config: &Config) -> Result<StoredAccounts, Failure> {
+        let vault = Vault::open(store, config).await?;
+        let mut sellers: Vec<u64> = store
+            .accounts()
+            .await
+            .map_err(|e| Failure::Run(e.into()))?
+            .iter()
+            .map(|a| a.seller_id)
+            .collect();
+        if let Some(configured) = config.ml.seller_id {
+            if !sellers.contains(&configured) {
+                sellers.push(configured);
+            }
+        }
+        if sellers.is_empty() {
+            return Err(Failure::Input(anyhow!(
+                "no seller to serve: authorize one with `meli-stock auth url` and `meli-stock \
+                 auth exchange`, or set ML_SELLER_ID and ML_REFRESH_TOKEN to import a token"
+            )));
         }
 
-        let client_config = ml.client_config();
-        let oauth = meli_api::OAuthClient::new(&client_config, app_id, secret)
-            .map_err(|e| Failure::Input(e.into()))?;
-        // As in `sync`: an access token of unknown age is used until ML answers 401; without
-        // one, the first call refreshes.
-        let now = Utc::now();
-        let tokens = meli_api::TokenSet {
-            access_token: ml
-                .access_token
-                .clone()
-                .unwrap_or_else(|| SecretString::from(String::new())),
-            refresh_token: ml.refresh_token.clone(),
-            expires_at: if ml.access_token.is_some() {
-                now + Duration::hours(6)
-            } else {
-                now
-            },
-            user_id: ml.seller_id.unwrap_or(0),
-            scope: None,
-        };
-        let provider = Arc::new(InMemoryTokenProvider::new(oauth, tokens));
-        let client = MeliClient::new(client_config, provider.clone())
-            .map_err(|e| Failure::Input(e.into()))?;
-
-        let seller_id = match ml.seller_id {
-            Some(id) => id,
-            None => {
-                client
-                    .users_me()
-                    .await
-                    .map_err(crate::sync::api_failure)?
-                    .id
-            }
-        };
-        Ok(EnvAccounts {
-            accounts: vec![Account {
+        let options = tokens::provider_options(config);
+        let mut accounts = Vec::with_capacity(sellers.len());
+        for seller_id in sellers {
+            let (client, provider) =
+                match tokens::seller_client(&vault, config, seller_id, options.clone()).await {
+                    Ok(seller) => (seller.client, seller.provider),
+                    Err(TokenError::Reauth { .. }) => {
+                        warn!(
+                            seller_id,
+                            "seller must be authorized again; it stays scheduled and its runs \
+                             fail until `meli-stock auth exchange` stores new tokens"
+                        );
+                        let oauth = tokens::oauth_client(config)?;
+                        let provider = Arc::new(StoredTokenProvider::new(
+                            vault.clone(),
+                            oauth,
+                            seller_id,
+                            options.clone(),
+                        ));
+                        let client = MeliClient::new(config.ml.client_config(), provider.clone())
+                            .map_err(|e| Failure::Input(e.into()))?;
+                        (client, provider)
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+            accounts.push(Account {
                 seller_id,
                 client,
-                tokens: provider.clone(),
-            }],
-            provider,
+                tokens: provider,
+            });
+        }
+        Ok(StoredAccounts {
+            store: store.clone(),
+            accounts,
         })
     }
 }
 
 #[async_trait]
-impl AccountSource for EnvAccounts {
+impl AccountSource for StoredAccounts {
     fn accounts(&self) -> &[Account] {
         &self.accounts
     }
 
     async fn token_facts(&self, seller_id: u64) -> anyhow::Result<TokenFacts> {
-        let Some(account) = self.accounts.iter().find(|a| a.seller_id == seller_id) else {
-            return Err(anyhow!("seller {seller_id} is not configured"));
-        };
-        let current = self.provider.current().await;
+        let row = self
+            .store
+            .account(seller_id)
+            .await?
+            .ok_or_else(|| anyhow!("no account is stored for seller {seller_id}"))?;
         Ok(TokenFacts {
-            seller_id: account.seller_id,
-            access_token_expires_at: Some(current.expires_at),
-            refresh_token_issued_at: None,
-            needs_reauth: false,
+            seller_id,
+            access_token_expires_at: Some(row.access_expires_at),
+            refresh_token_issued_at: row.refresh_issued_at,
+            needs_reauth: row.status == AccountStatus::ReauthRequired,
         })
     }
 }

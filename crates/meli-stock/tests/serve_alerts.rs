@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::TestDb;
-use meli_stock::accounts::{AccountSource, EnvAccounts, TokenFacts};
+use meli_stock::accounts::{AccountSource, StoredAccounts, TokenFacts};
 use meli_stock::alerts::Alerter;
 use meli_stock::config::{Config, Sources};
 use meli_stock::serve::{self, Outcome, Parts};
@@ -300,7 +300,7 @@ async fn serve_alerts_a_failed_run_its_recovery_and_a_refused_grant(db: TestDb) 
     );
     sim.faults().for_endpoint("items_search").fail_next(1, 500);
     let accounts: Arc<dyn AccountSource> =
-        Arc::new(EnvAccounts::from_config(&config).await.unwrap());
+        Arc::new(StoredAccounts::open(&db.store, &config).await.unwrap());
     let alerter = Alerter::from_settings(db.store.clone(), &config.alerts).unwrap();
     let parts = Parts {
         config: config.clone(),

@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::TestDb;
 use meli_api::Endpoint;
 use meli_sim::SimHandle;
-use meli_stock::accounts::{AccountSource, EnvAccounts};
+use meli_stock::accounts::{AccountSource, StoredAccounts};
 use meli_stock::alerts::Alerter;
 use meli_stock::config::Config;
 use meli_stock::serve::{self, Parts, Running};
@@ -28,7 +28,7 @@ const TOKEN: &str = "metrics-bearer-token-for-tests";
 
 async fn start(store: &Store, config: &Config) -> Running {
     let accounts: Arc<dyn AccountSource> =
-        Arc::new(EnvAccounts::from_config(config).await.unwrap());
+        Arc::new(StoredAccounts::open(store, config).await.unwrap());
     let parts = Parts {
         config: config.clone(),
         store: store.clone(),

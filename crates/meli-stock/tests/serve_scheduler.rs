@@ -346,7 +346,7 @@ async fn the_real_sync_runs_on_schedule_without_overlapping(db: TestDb) {
     let sim = support::simulator(300).await;
     support::prepare_inventory(&db.store, &sim).await;
     let config = support::config_for(&db, &sim, &[("MELI_STOCK_SCHEDULE", "1s")]);
-    let accounts = meli_stock::accounts::EnvAccounts::from_config(&config)
+    let accounts = meli_stock::accounts::StoredAccounts::open(&db.store, &config)
         .await
         .unwrap();
     let client = {

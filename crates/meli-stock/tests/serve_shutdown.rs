@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::TestDb;
 use meli_sim::SimHandle;
-use meli_stock::accounts::{AccountSource, EnvAccounts};
+use meli_stock::accounts::{AccountSource, StoredAccounts};
 use meli_stock::progress::Progress;
 use meli_stock::store::RunOutcome;
 use meli_stock::sync::{self, CANCELLED, SyncOptions};
@@ -221,7 +221,7 @@ async fn a_stop_inside_the_write_transaction_rolls_all_of_it_back() {
     let sim = support::simulator(200).await;
     support::prepare_inventory(&db.store, &sim).await;
     let config = support::config_for(&db, &sim, &[]);
-    let accounts = EnvAccounts::from_config(&config).await.unwrap();
+    let accounts = StoredAccounts::open(&db.store, &config).await.unwrap();
     let client = accounts.accounts()[0].client.clone();
     let mut blocker = PgConnection::connect(&url).await.unwrap();
     sqlx::raw_sql("BEGIN; LOCK TABLE meli_stock.stock_changes IN ACCESS EXCLUSIVE MODE")

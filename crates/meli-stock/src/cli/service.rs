@@ -46,6 +46,23 @@ fn max_age(v: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// The stored accounts, and every other seller with a recorded run (one synced before its
+/// account was stored, say), in id order.
+async fn checked_sellers(store: &crate::store::Store) -> Result<Vec<u64>, Failure> {
+    let fail = |e: crate::store::StoreError| Failure::Run(e.into());
+    let mut sellers: Vec<u64> = store
+        .accounts()
+        .await
+        .map_err(fail)?
+        .iter()
+        .map(|a| a.seller_id)
+        .collect();
+    sellers.extend(store.sellers_with_runs().await.map_err(fail)?);
+    sellers.sort_unstable();
+    sellers.dedup();
+    Ok(sellers)
+}
+
 #[derive(Serialize)]
 struct Freshness {
     seller_id: u64,
@@ -61,10 +78,7 @@ pub(super) async fn check(config: &Config, args: &CheckArgs) -> Result<(), Failu
     let threshold = args.max_age.unwrap_or(config.alerts.stale_after);
     let sellers = match args.seller.or(config.ml.seller_id) {
         Some(id) => vec![id],
-        None => store
-            .sellers_with_runs()
-            .await
-            .map_err(|e| Failure::Run(e.into()))?,
+        None => checked_sellers(&store).await?,
     };
     if sellers.is_empty() {
         return Err(Failure::Run(anyhow!(

@@ -39,7 +39,7 @@ pub use job::SyncRunner;
 pub use schedule::{Clock, Jitter, Schedule, SystemClock, TokioClock};
 pub use scheduler::{Attempt, Outcome, Plan, RunObserver, Scheduler, Stop, SyncJob};
 
-use crate::accounts::{AccountSource, EnvAccounts};
+use crate::accounts::{AccountSource, StoredAccounts};
 use crate::alerts::Alerter;
 use crate::config::Config;
 use crate::error::Failure;
@@ -253,7 +253,7 @@ impl Running {
 /// reaching the store or ML at start.
 pub async fn run(config: &Config) -> Result<(), Failure> {
     let store = crate::cli::open_store(config).await?;
-    let accounts: Arc<dyn AccountSource> = Arc::new(EnvAccounts::from_config(config).await?);
+    let accounts: Arc<dyn AccountSource> = Arc::new(StoredAccounts::open(&store, config).await?);
     let alerter = Alerter::from_settings(store.clone(), &config.alerts).map_err(Failure::Input)?;
     let listen = config.serve.listen;
     let listener = TcpListener::bind(listen).await.map_err(|e| {

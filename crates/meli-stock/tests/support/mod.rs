@@ -84,6 +84,10 @@ pub fn env_for(db: &TestDb, sim: &SimHandle, extra: &[(&str, &str)]) -> HashMap<
         ("MELI_STOCK_JITTER".into(), "0s".into()),
         ("MELI_STOCK_LISTEN".into(), "127.0.0.1:0".into()),
         (
+            "MELI_STOCK_KEY".into(),
+            crate::common::sync_env::TEST_KEY.into(),
+        ),
+        (
             "MELI_STOCK_SQLITE_PATH".into(),
             db.sqlite_path().display().to_string(),
         ),

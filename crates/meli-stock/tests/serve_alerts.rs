@@ -364,6 +364,107 @@ async fn serve_alerts_a_failed_run_its_recovery_and_a_refused_grant(db: TestDb) 
 
 both_stores!(serve_alerts_a_failed_run_its_recovery_and_a_refused_grant);
 
+/// A seller whose grant ML refused stays scheduled; once the owner authorizes again from
+/// the command line, the running serve picks the new tokens up, syncs, and says the
+/// re-authorization alert is resolved. No restart.
+async fn serve_recovers_after_the_seller_authorizes_again(db: TestDb) {
+    // Arrange: serve runs every second, with a working account
+    let sim = support::simulator(100).await;
+    support::prepare_inventory(&db.store, &sim).await;
+    let hook = WebhookSink::start().await;
+    let hook_url = hook.url.clone();
+    let extra = [
+        ("MELI_STOCK_SCHEDULE", "1s"),
+        ("MELI_STOCK_RUN_RETRIES", "0"),
+        ("MELI_STOCK_WEBHOOK_URL", hook_url.as_str()),
+        ("MELI_STOCK_WEBHOOK_FORMAT", "json"),
+    ];
+    let config = support::config_for(&db, &sim, &extra);
+    let mut env = support::env_for(&db, &sim, &extra);
+    env.insert("ML_REDIRECT_URI".into(), sim.credentials().redirect_uri);
+    let accounts: Arc<dyn AccountSource> =
+        Arc::new(StoredAccounts::open(&db.store, &config).await.unwrap());
+    let parts = Parts {
+        config: config.clone(),
+        store: db.store.clone(),
+        accounts,
+        alerter: Arc::new(Alerter::from_settings(db.store.clone(), &config.alerts).unwrap()),
+        clock: Arc::new(serve::SystemClock),
+        jitter: serve::schedule::fixed_jitter(Duration::ZERO),
+        watch_every: Duration::from_millis(200),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = serve::start(parts, listener).await.unwrap();
+    let reauth_fired = || {
+        let events = hook.events();
+        async move {
+            events
+                .iter()
+                .any(|e| e == &("reauth_required".to_owned(), "firing".to_owned()))
+                .then_some(())
+        }
+    };
+
+    // Act: ML refuses the grant; the owner then authorizes again with the two commands
+    sim.revoke_grant();
+    eventually("the re-authorization alert", reauth_fired).await;
+    let url = meli_stock(&["auth", "url", "--site", "MLC"], &env).await;
+    assert!(
+        url.status.success(),
+        "{}",
+        String::from_utf8_lossy(&url.stderr)
+    );
+    let printed = String::from_utf8_lossy(&url.stdout).to_string();
+    let link = printed
+        .lines()
+        .find_map(|l| url::Url::parse(l.trim()).ok())
+        .expect("the authorization link is printed");
+    let challenge = link
+        .query_pairs()
+        .find(|(k, _)| k == "code_challenge")
+        .map(|(_, v)| v.to_string())
+        .unwrap();
+    let code = sim
+        .authorize(&sim.credentials().redirect_uri, Some((&challenge, "S256")))
+        .unwrap();
+    let exchange = meli_stock(&["auth", "exchange", "--code", &code], &env).await;
+    assert!(
+        exchange.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exchange.stderr)
+    );
+    let resolved = || {
+        let events = hook.events();
+        async move {
+            events
+                .iter()
+                .any(|e| e == &("reauth_required".to_owned(), "resolved".to_owned()))
+                .then_some(())
+        }
+    };
+    eventually("the re-authorization alert to resolve", resolved).await;
+    running.shutdown(Duration::from_secs(30)).await;
+
+    // Assert: the newest run succeeded, after the failed one
+    let runs = db.store.recent_runs(Some(SELLER), 100).await.unwrap();
+    assert_eq!(runs[0].outcome, RunOutcome::Success);
+    assert!(runs.iter().any(|r| r.outcome == RunOutcome::Failed));
+    let reauth: Vec<_> = hook
+        .events()
+        .into_iter()
+        .filter(|(alert, _)| alert == "reauth_required")
+        .collect();
+    assert_eq!(
+        reauth,
+        pairs(&[
+            ("reauth_required", "firing"),
+            ("reauth_required", "resolved")
+        ])
+    );
+}
+
+both_stores!(serve_recovers_after_the_seller_authorizes_again);
+
 /// Runs the built binary with only `env`, in an empty directory. Awaited rather than
 /// blocking, so the webhook receiver on this test's runtime can answer meanwhile.
 async fn meli_stock(args: &[&str], env: &HashMap<String, String>) -> std::process::Output {

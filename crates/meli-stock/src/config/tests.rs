@@ -195,7 +195,7 @@ fn column_names_reach_the_inventory_names() {
 
 #[test]
 fn the_readme_lists_every_setting_as_config_markdown_prints_it() {
-    let readme = include_str!("../../../README.md");
+    let readme = include_str!("../../../../README.md");
 
     assert!(
         readme.contains(&settings_markdown()),

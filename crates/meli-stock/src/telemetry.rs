@@ -11,10 +11,11 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, process_env};
 
-/// Installs the global subscriber. Returns whether progress bars should be drawn. `quiet`
-/// makes warnings the default level (for commands that print their own narrative).
-pub fn init(format: LogFormat, quiet: bool) -> bool {
-    let bars = format == LogFormat::Auto && std::io::stderr().is_terminal();
+/// Installs the global subscriber. Returns whether progress bars should be drawn: only for a
+/// command that `draws` them, in the `auto` format, on a terminal. `quiet` makes warnings
+/// the default level (for commands that print their own answer).
+pub fn init(format: LogFormat, quiet: bool, draws: bool) -> bool {
+    let bars = draws && format == LogFormat::Auto && std::io::stderr().is_terminal();
     // PostgreSQL's notices ("schema already exists, skipping") are not news.
     let default = if bars || quiet {
         "warn"

@@ -22,6 +22,7 @@ fn the_demo_syncs_twice_into_the_embedded_file_and_leaves_its_runs_behind() {
     // Act
     let demo = run(dir.path(), &["demo", "--items", "400"]);
     let runs = run(dir.path(), &["runs", "--json"]);
+    let status = run(dir.path(), &["auth", "status", "--json"]);
 
     // Assert: the narrative, the changed rows and the sample are printed
     let out = String::from_utf8_lossy(&demo.stdout);
@@ -46,4 +47,18 @@ fn the_demo_syncs_twice_into_the_embedded_file_and_leaves_its_runs_behind() {
     assert!(runs.iter().all(|r| r["outcome"] == "success"));
     assert!(runs[0]["rows_changed"].as_u64().unwrap() > 0);
     assert!(runs[0]["unmatched"].as_u64().unwrap() > 0);
+
+    // Assert: the demo's account is stored and healthy, its key file beside the database
+    assert!(status.status.success());
+    let accounts: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let account = &accounts.as_array().unwrap()[0];
+    assert_eq!(account["status"], "ok");
+    assert_eq!(account["seller_id"], runs[0]["seller_id"]);
+    assert!(account["access_seconds_left"].as_i64().unwrap() > 3600);
+    assert!(dir.path().join("meli-stock.key").exists());
+    assert!(
+        status.stderr.is_empty(),
+        "an interactive command logs nothing at its default level: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
 }

@@ -146,9 +146,14 @@ impl Cli {
 /// A [`Failure`] whose exit code the binary returns.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let (config, sources) = config::load(cli.config.as_deref(), &cli.flags())?;
-    // The demo narrates what it does; its logs stay at warnings unless asked for.
-    let quiet = matches!(cli.command, Command::Demo(_));
-    let bars = telemetry::init(config.log_format, quiet);
+    // Unattended commands log at INFO, for the record; the interactive ones print their own
+    // answer, so their logs stay at warnings unless MELI_STOCK_LOG asks for more.
+    let quiet = !matches!(
+        cli.command,
+        Command::Sync(_) | Command::Serve(_) | Command::Check(_)
+    );
+    let draws = matches!(cli.command, Command::Sync(_) | Command::Demo(_));
+    let bars = telemetry::init(config.log_format, quiet, draws);
     let progress = if bars {
         Progress::bars()
     } else {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
+use super::alert_state::AlertRow;
 use super::error::{StoreError, to_u64};
 use super::model::{
     Freshness, ItemMapRow, RunId, RunRecord, StockSample, UnmatchedItem, UnmatchedRow,
@@ -181,6 +182,29 @@ where
         last_updated: get(row, "last_updated")?,
         updated_by: get(row, "updated_by")?,
         rows: get(row, "rows")?,
+    })
+}
+
+/// An `alert_state` row.
+pub(crate) fn alert_from_row<'r, R>(row: &'r R) -> Result<AlertRow, StoreError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    Option<DateTime<Utc>>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(AlertRow {
+        seller_id: to_u64(get(row, "seller_id")?),
+        kind: get(row, "kind")?,
+        active: get(row, "active")?,
+        since: get(row, "since")?,
+        notified_at: get(row, "notified_at")?,
+        count: get(row, "count")?,
+        detail: get(row, "detail")?,
+        version: get(row, "version")?,
     })
 }
 

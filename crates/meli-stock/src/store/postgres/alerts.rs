@@ -1,11 +1,11 @@
 //! Alert state, the liveness probe and the seller list on PostgreSQL.
 
-use sqlx::Row;
 use tracing::instrument;
 
 use super::PgStore;
 use crate::store::alert_state::AlertRow;
 use crate::store::error::{StoreError, to_i64, to_u64};
+use crate::store::rows::alert_from_row;
 use crate::store::to_micros;
 
 impl PgStore {
@@ -25,36 +25,7 @@ impl PgStore {
         .await
         .map_err(StoreError::query("read meli_stock.alert_state"))?;
 
-        rows.iter()
-            .map(|row| {
-                let decode = StoreError::query("decode meli_stock.alert_state");
-                let seller: i64 = row.try_get("seller_id").map_err(decode)?;
-                Ok(AlertRow {
-                    seller_id: to_u64(seller),
-                    kind: row
-                        .try_get("kind")
-                        .map_err(StoreError::query("decode kind"))?,
-                    active: row
-                        .try_get("active")
-                        .map_err(StoreError::query("decode active"))?,
-                    since: row
-                        .try_get("since")
-                        .map_err(StoreError::query("decode since"))?,
-                    notified_at: row
-                        .try_get("notified_at")
-                        .map_err(StoreError::query("decode notified_at"))?,
-                    count: row
-                        .try_get("count")
-                        .map_err(StoreError::query("decode count"))?,
-                    detail: row
-                        .try_get("detail")
-                        .map_err(StoreError::query("decode detail"))?,
-                    version: row
-                        .try_get("version")
-                        .map_err(StoreError::query("decode version"))?,
-                })
-            })
-            .collect()
+        rows.iter().map(alert_from_row).collect()
     }
 
     #[instrument(skip_all, fields(seller_id = row.seller_id, kind = %row.kind), err)]

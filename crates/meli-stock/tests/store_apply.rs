@@ -258,7 +258,7 @@ async fn snapshot(db: &TestDb) -> Vec<Vec<Vec<Option<String>>>> {
         ),
         (
             "item_map",
-            "item_id, product_id, CAST(last_seen_run AS TEXT)",
+            "item_id, product_id, CAST(written_by_run AS TEXT)",
         ),
         ("unmatched_items", "item_id, CAST(last_seen_run AS TEXT)"),
         (

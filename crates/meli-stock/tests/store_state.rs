@@ -72,7 +72,7 @@ async fn run(db: &TestDb, seller: u64, seconds: i64) -> (RunId, WriteSet) {
     (id, stock_writes(id, seller, at(seconds), &[]))
 }
 
-async fn item_map_is_replaced_per_seller(db: TestDb) {
+async fn item_map_deltas_upsert_and_remove_per_seller(db: TestDb) {
     // Arrange: two sellers, each with its own first run
     let layout = prepared(&db).await;
     let (_, mut first) = run(&db, SELLER, 0).await;
@@ -82,12 +82,17 @@ async fn item_map_is_replaced_per_seller(db: TestDb) {
     other.item_map = vec![item("MLC9", 0, None)];
     db.store.apply(&layout, &other).await.unwrap();
 
-    // Act: the seller's next run no longer sees MLC1 and sees a variation of MLC3
-    let (_, mut second) = run(&db, SELLER, 60).await;
+    // Act: the seller's next run no longer sees MLC1, changes MLC2 and sees a variation of
+    // MLC3; the other seller also has an MLC1, which must stay
+    let (_, mut extra) = run(&db, OTHER_SELLER, 20).await;
+    extra.item_map = vec![item("MLC1", 0, None)];
+    db.store.apply(&layout, &extra).await.unwrap();
+    let (second_run, mut second) = run(&db, SELLER, 60).await;
     second.item_map = vec![
         item("MLC2", 0, Some("2")),
         item("MLC3", 4_742_223_403, None),
     ];
+    second.item_map_removed = vec![("MLC1".into(), 0)];
     db.store.apply(&layout, &second).await.unwrap();
 
     // Assert
@@ -105,9 +110,17 @@ async fn item_map_is_replaced_per_seller(db: TestDb) {
     let other_state = db.store.load_state(OTHER_SELLER).await.unwrap();
     assert_eq!(
         other_state.items.len(),
-        1,
+        2,
         "another seller's map must survive"
     );
+    let written = db
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM {} WHERE written_by_run = {}",
+            db.state_table("item_map"),
+            second_run.0
+        ))
+        .await;
+    assert_eq!(written, 2, "only the rows the delta named were written");
 }
 
 async fn unmatched_items_keep_their_first_sighting(db: TestDb) {
@@ -197,7 +210,7 @@ async fn user_product_stock_is_replaced_only_for_products_read(db: TestDb) {
 }
 
 both_stores!(
-    item_map_is_replaced_per_seller,
+    item_map_deltas_upsert_and_remove_per_seller,
     unmatched_items_keep_their_first_sighting,
     user_product_stock_is_replaced_only_for_products_read,
 );

@@ -179,6 +179,27 @@ async fn a_second_run_changes_exactly_the_rows_that_changed_on_ml(db: TestDb) {
         ))
         .await;
     assert_eq!(ledger, expected.len() as i64);
+    let item_rows_written = env
+        .db
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM {} WHERE written_by_run = {}",
+            env.db.state_table("item_map"),
+            record.id
+        ))
+        .await;
+    assert_eq!(
+        item_rows_written, 7,
+        "the item map is written as a delta: the 7 lines that changed, the gone one deleted"
+    );
+    let gone_rows = env
+        .db
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM {} WHERE item_id = '{}'",
+            env.db.state_table("item_map"),
+            plain[4].id
+        ))
+        .await;
+    assert_eq!(gone_rows, 0);
     assert!(
         record.user_products_read <= 6,
         "second run read {} user products for 6 changed ones (first run read {})",

@@ -133,7 +133,7 @@ pub struct DesiredStock {
 }
 
 /// How one ML item (or one of its variations) maps to a user product and a seller product.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ItemMapRow {
     pub item_id: String,
     /// 0 for an item without variations.
@@ -232,8 +232,11 @@ pub struct WriteSet {
     pub updated_by: String,
     /// Rows to upsert into the ML warehouse; each product at most once.
     pub desired: Vec<DesiredStock>,
-    /// The seller's complete item map: rows missing here are deleted.
+    /// Item-map rows that are new or changed since the previous run; rows not named here or
+    /// in `item_map_removed` are left as they are.
     pub item_map: Vec<ItemMapRow>,
+    /// Item-map rows of listings (or variations) that are gone.
+    pub item_map_removed: Vec<ItemKey>,
     /// User products read in this run; their location rows are replaced.
     pub user_products: Vec<UserProductRead>,
     /// The seller's complete list of unmatched items: rows missing here are deleted.
@@ -261,6 +264,14 @@ impl WriteSet {
                 return Err(StoreError::InvalidInput(format!(
                     "item {} variation {} appears twice in the item map",
                     row.item_id, row.variation_id
+                )));
+            }
+        }
+
+        for (item_id, variation_id) in &self.item_map_removed {
+            if items.contains(&(item_id.as_str(), *variation_id)) {
+                return Err(StoreError::InvalidInput(format!(
+                    "item {item_id} variation {variation_id} is both written and removed"
                 )));
             }
         }

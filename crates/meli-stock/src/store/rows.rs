@@ -80,7 +80,7 @@ where
     })
 }
 
-/// An `item_map` row (all columns but seller_id and last_seen_run).
+/// An `item_map` row (all columns but seller_id and written_by_run).
 pub(crate) fn item_from_row<'r, R>(row: &'r R) -> Result<ItemMapRow, StoreError>
 where
     R: Row,

@@ -254,6 +254,7 @@ async fn execute(
         .await
         .map_err(|e| Failure::Run(e.into()))?;
     let (prior_lines, prior_ups) = prior_of(&state);
+    let prior_items = writes::PriorItems::of(&state);
 
     let now = Utc::now();
     let max_age =
@@ -335,7 +336,13 @@ async fn execute(
         return Ok(changes);
     }
 
-    let writes = writes::write_set(record, &config.sync.updated_by, &plan, &fetched, &state);
+    let writes = writes::write_set(
+        record,
+        &config.sync.updated_by,
+        &plan,
+        &fetched,
+        &prior_items,
+    );
     let bar = progress.phase("write", Some(writes.desired.len() as u64));
     let started = Instant::now();
     let written = store

@@ -2,14 +2,58 @@
 //! listing each comes from, for the ledger), the item map, the breakdowns read and the
 //! unmatched listings.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 
 use super::fetch::Fetched;
 use super::plan::Plan;
+use super::select::PriorKey;
 use crate::store::{
     DesiredStock, ItemMapRow, LocationStock, RunRecord, SyncState, UnmatchedRow, UserProductRead,
     WriteSet,
 };
+
+/// What a run keeps of the previous item map to write only its delta: a hash of every row
+/// (far smaller than the rows), and the listing each product last came from.
+#[derive(Debug, Default)]
+pub(super) struct PriorItems {
+    hasher: RandomState,
+    rows: HashMap<PriorKey, u64>,
+    /// Product id -> the item it was last matched by, for the ledger of a product whose
+    /// listing is gone.
+    last_item: HashMap<String, String>,
+}
+
+impl PriorItems {
+    /// The summary of `state`'s item map.
+    pub(super) fn of(state: &SyncState) -> Self {
+        let hasher = RandomState::new();
+        let rows = state
+            .items
+            .iter()
+            .map(|(key, row)| (key.clone(), hasher.hash_one(row)))
+            .collect();
+        let mut last_item = HashMap::new();
+        for row in state.items.values() {
+            if let Some(product) = &row.product_id {
+                last_item
+                    .entry(product.clone())
+                    .or_insert_with(|| row.item_id.clone());
+            }
+        }
+        Self {
+            hasher,
+            rows,
+            last_item,
+        }
+    }
+
+    /// Whether `row` is new or differs from the stored one.
+    fn changed(&self, row: &ItemMapRow) -> bool {
+        let key = (row.item_id.clone(), row.variation_id);
+        self.rows.get(&key) != Some(&self.hasher.hash_one(row))
+    }
+}
 
 /// Everything the run writes, in the store's terms.
 pub(super) fn write_set(
@@ -17,15 +61,8 @@ pub(super) fn write_set(
     updated_by: &str,
     plan: &Plan,
     fetched: &Fetched,
-    state: &SyncState,
+    prior: &PriorItems,
 ) -> WriteSet {
-    // A product whose listing is gone keeps the item it last came from in the ledger.
-    let mut last_item: HashMap<&str, &str> = HashMap::new();
-    for row in state.items.values() {
-        if let Some(product) = row.product_id.as_deref() {
-            last_item.entry(product).or_insert(row.item_id.as_str());
-        }
-    }
     let desired = plan
         .desired
         .iter()
@@ -34,7 +71,7 @@ pub(super) fn write_set(
                 .product_items
                 .get(product_id)
                 .map(String::as_str)
-                .or_else(|| last_item.get(product_id.as_str()).copied())
+                .or_else(|| prior.last_item.get(product_id).map(String::as_str))
                 .unwrap_or_default();
             DesiredStock {
                 product_id: product_id.clone(),
@@ -50,7 +87,11 @@ pub(super) fn write_set(
         run_at: record.started_at,
         updated_by: updated_by.to_owned(),
         desired,
-        item_map: item_map_rows(plan, fetched),
+        item_map_removed: removed_items(fetched, prior),
+        item_map: item_map_rows(plan, fetched)
+            .into_iter()
+            .filter(|row| prior.changed(row))
+            .collect(),
         user_products: user_product_reads(fetched),
         unmatched: plan
             .unmatched
@@ -64,6 +105,19 @@ pub(super) fn write_set(
             })
             .collect(),
     }
+}
+
+/// Keys of the previous item map that no line of this run has.
+fn removed_items(fetched: &Fetched, prior: &PriorItems) -> Vec<PriorKey> {
+    let current: HashSet<PriorKey> = fetched.lines.iter().map(|l| l.prior_key()).collect();
+    let mut removed: Vec<PriorKey> = prior
+        .rows
+        .keys()
+        .filter(|key| !current.contains(*key))
+        .cloned()
+        .collect();
+    removed.sort();
+    removed
 }
 
 fn item_map_rows(plan: &Plan, fetched: &Fetched) -> Vec<ItemMapRow> {

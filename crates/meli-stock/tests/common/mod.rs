@@ -456,6 +456,7 @@ pub fn stock_writes(
             .collect(),
         item_map: vec![],
         user_products: vec![],
+        item_map_removed: vec![],
         unmatched: vec![],
     }
 }

@@ -165,14 +165,34 @@ fn timestamp_expr(param: &str, sql_type: &str) -> String {
     }
 }
 
-/// Replaces the seller's item map. Deleting and inserting beats an upsert here: every row
-/// gets a new `last_seen_run` anyway, and the insert path skips the conflict checks.
+/// Applies the item map's delta: deletes the removed rows, upserts the new and changed ones.
 async fn write_item_map(
     conn: &mut PgConnection,
     seller: i64,
     writes: &WriteSet,
 ) -> Result<(), StoreError> {
+    let removed = &writes.item_map_removed;
+    if !removed.is_empty() {
+        let removed_variations = removed
+            .iter()
+            .map(|(_, v)| to_i64(*v, "variation id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        sqlx::query(
+            "DELETE FROM meli_stock.item_map m USING unnest($2::text[], $3::int8[]) AS g(i, v) \
+             WHERE m.seller_id = $1 AND m.item_id = g.i AND m.variation_id = g.v",
+        )
+        .bind(seller)
+        .bind(removed.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>())
+        .bind(removed_variations)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::query("delete from meli_stock.item_map"))?;
+    }
+
     let rows = &writes.item_map;
+    if rows.is_empty() {
+        return Ok(());
+    }
     let variation_ids = rows
         .iter()
         .map(|r| to_i64(r.variation_id, "variation id"))
@@ -180,19 +200,19 @@ async fn write_item_map(
     let text = |f: fn(&crate::store::model::ItemMapRow) -> Option<&str>| {
         rows.iter().map(f).collect::<Vec<Option<&str>>>()
     };
-
-    sqlx::query("DELETE FROM meli_stock.item_map WHERE seller_id = $1")
-        .bind(seller)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::query("clear meli_stock.item_map"))?;
-
     sqlx::query(
         "INSERT INTO meli_stock.item_map (seller_id, item_id, variation_id, user_product_id, \
              status, sub_status, available_quantity, inventory_id, seller_sku, product_key, \
-             product_id, last_seen_run) \
+             product_id, written_by_run) \
          SELECT $1, u.*, $12 FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[], \
-             $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[]) AS u",
+             $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[]) AS u \
+         ON CONFLICT (seller_id, item_id, variation_id) DO UPDATE SET \
+             user_product_id = EXCLUDED.user_product_id, status = EXCLUDED.status, \
+             sub_status = EXCLUDED.sub_status, \
+             available_quantity = EXCLUDED.available_quantity, \
+             inventory_id = EXCLUDED.inventory_id, seller_sku = EXCLUDED.seller_sku, \
+             product_key = EXCLUDED.product_key, product_id = EXCLUDED.product_id, \
+             written_by_run = EXCLUDED.written_by_run",
     )
     .bind(seller)
     .bind(rows.iter().map(|r| r.item_id.as_str()).collect::<Vec<_>>())

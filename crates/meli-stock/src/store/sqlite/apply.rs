@@ -188,26 +188,41 @@ async fn write_stock(
     Ok((written, changed, zeroed))
 }
 
-/// Replaces the seller's item map: a delete and plain inserts, cheaper than upserts when
-/// every row gets a new `last_seen_run` anyway.
+/// Applies the item map's delta: deletes the removed rows, upserts the new and changed ones.
 async fn write_item_map(
     conn: &mut SqliteConnection,
     seller: i64,
     writes: &WriteSet,
 ) -> Result<(), StoreError> {
     let run = writes.run_id.0;
-    sqlx::query("DELETE FROM meli_stock_item_map WHERE seller_id = ?1")
+    if !writes.item_map_removed.is_empty() {
+        let removed = serde_json::to_string(&writes.item_map_removed).map_err(|e| {
+            StoreError::InvalidInput(format!("removed item keys are not JSON: {e}"))
+        })?;
+        sqlx::query(
+            "DELETE FROM meli_stock_item_map WHERE seller_id = ?1 AND (item_id, variation_id) \
+             IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') \
+                 FROM json_each(?2))",
+        )
         .bind(seller)
+        .bind(removed)
         .execute(&mut *conn)
         .await
-        .map_err(StoreError::query("clear meli_stock_item_map"))?;
+        .map_err(StoreError::query("delete from meli_stock_item_map"))?;
+    }
 
     insert_chunked(
         conn,
         "INSERT INTO meli_stock_item_map (seller_id, item_id, variation_id, user_product_id, \
              status, sub_status, available_quantity, inventory_id, seller_sku, product_key, \
-             product_id, last_seen_run) ",
-        "",
+             product_id, written_by_run) ",
+        " ON CONFLICT (seller_id, item_id, variation_id) DO UPDATE SET \
+             user_product_id = excluded.user_product_id, status = excluded.status, \
+             sub_status = excluded.sub_status, \
+             available_quantity = excluded.available_quantity, \
+             inventory_id = excluded.inventory_id, seller_sku = excluded.seller_sku, \
+             product_key = excluded.product_key, product_id = excluded.product_id, \
+             written_by_run = excluded.written_by_run",
         &writes.item_map,
         12,
         |values, row| {

@@ -25,7 +25,7 @@ mod fetch;
 pub mod plan;
 mod report;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
@@ -42,8 +42,8 @@ use crate::store::{
     DesiredStock, InventoryLayout, ItemMapRow, LocationStock, RunOutcome, RunRecord, Store,
     SyncState, UnmatchedRow, UserProductRead, WriteSet,
 };
-use fetch::{FetchSpec, Fetched};
-use plan::{MatchMode, Plan, PlanInput, PriorKey, PriorUserProduct, ReadSelector};
+use fetch::{FetchSpec, Fetched, StockRead};
+use plan::{Line, MatchMode, Plan, PlanInput, PriorKey, PriorUserProduct, ReadSelector, Unit};
 
 /// The item fields every run asks for; everything else is trimmed from multiget bodies.
 const ITEM_ATTRIBUTES: &[&str] = &[
@@ -215,6 +215,10 @@ async fn execute(
         .await
         .map_err(|e| Failure::Run(e.into()))?;
     let (prior_lines, prior_ups) = prior_of(&state);
+    let last_items = last_items(&state);
+    // The previous run's view is in the three maps above; a large catalogue's item map is
+    // not kept through the run.
+    drop(state);
 
     let now = Utc::now();
     let max_age =
@@ -275,13 +279,15 @@ async fn execute(
         .iter()
         .map(|(up, read)| (up.clone(), read.stock.total()))
         .collect();
-    let plan = plan::build_plan(&PlanInput {
+    let mut plan = plan::build_plan(&PlanInput {
         lines: &fetched.lines,
         read_totals: &read_totals,
         products: &products,
         current: &current,
         mode: config.sync.match_mode,
     });
+    // The plan holds what it needs of its inputs.
+    drop((products, current, read_totals, prior_lines, prior_ups));
     record.unmatched = plan.unmatched.len() as u64;
     record.disagreements = plan.disagreements.len() as u64;
     record.rows_zeroed = plan.zeroed as u64;
@@ -289,13 +295,16 @@ async fn execute(
 
     guard_mass_zero(config, options, &plan)?;
 
-    let changes = report::change_lines(&plan);
     if options.dry_run {
         record.rows_changed = plan.changes.len() as u64;
-        return Ok(changes);
+        return Ok(report::change_lines(plan.changes));
     }
 
-    let writes = write_set(record, config, &plan, &fetched, &state);
+    // The write set and the change lines take the data over rather than copying it, and the
+    // plan goes before the statements are encoded: a large catalogue's data is held once.
+    let writes = write_set(record, config, &plan, fetched, &last_items);
+    let changes = report::change_lines(std::mem::take(&mut plan.changes));
+    drop((plan, last_items));
     let bar = progress.phase("write", Some(writes.desired.len() as u64));
     let started = Instant::now();
     let written = store
@@ -372,21 +381,28 @@ fn guard_mass_zero(config: &Config, options: &SyncOptions, plan: &Plan) -> Resul
     Ok(())
 }
 
+/// Product id -> the item it came from in the previous run, so a product whose listing is
+/// gone keeps that item in the ledger.
+fn last_items(state: &SyncState) -> HashMap<String, String> {
+    let mut last_item: HashMap<String, String> = HashMap::new();
+    for row in state.items.values() {
+        if let Some(product) = row.product_id.as_deref() {
+            last_item
+                .entry(product.to_owned())
+                .or_insert_with(|| row.item_id.clone());
+        }
+    }
+    last_item
+}
+
 /// Everything the run writes, in the store's terms.
 fn write_set(
     record: &RunRecord,
     config: &Config,
     plan: &Plan,
-    fetched: &Fetched,
-    state: &SyncState,
+    fetched: Fetched,
+    last_item: &HashMap<String, String>,
 ) -> WriteSet {
-    // A product whose listing is gone keeps the item it last came from in the ledger.
-    let mut last_item: HashMap<&str, &str> = HashMap::new();
-    for row in state.items.values() {
-        if let Some(product) = row.product_id.as_deref() {
-            last_item.entry(product).or_insert(row.item_id.as_str());
-        }
-    }
     let desired = plan
         .desired
         .iter()
@@ -394,8 +410,8 @@ fn write_set(
             let item_id = plan
                 .product_items
                 .get(product_id)
+                .or_else(|| last_item.get(product_id.as_str()))
                 .map(String::as_str)
-                .or_else(|| last_item.get(product_id.as_str()).copied())
                 .unwrap_or_default();
             DesiredStock {
                 product_id: product_id.clone(),
@@ -411,8 +427,8 @@ fn write_set(
         run_at: record.started_at,
         updated_by: config.sync.updated_by.clone(),
         desired,
-        item_map: item_map_rows(plan, fetched),
-        user_products: user_product_reads(fetched),
+        user_products: user_product_reads(&fetched.lines, fetched.reads),
+        item_map: item_map_rows(plan, fetched.lines),
         unmatched: plan
             .unmatched
             .iter()
@@ -427,22 +443,25 @@ fn write_set(
     }
 }
 
-fn item_map_rows(plan: &Plan, fetched: &Fetched) -> Vec<ItemMapRow> {
-    fetched
-        .lines
-        .iter()
+fn item_map_rows(plan: &Plan, lines: Vec<Line>) -> Vec<ItemMapRow> {
+    lines
+        .into_iter()
         .map(|line| {
-            let key = (line.item_id.clone(), line.variation_id);
+            let key = (line.item_id, line.variation_id);
             let (match_key, product_id) = plan.line_products.get(&key).cloned().unwrap_or_default();
+            let user_product_id = match line.unit {
+                Unit::UserProduct(id) => Some(id),
+                Unit::Line { .. } => None,
+            };
             ItemMapRow {
-                item_id: line.item_id.clone(),
-                variation_id: line.variation_id.unwrap_or(0),
-                user_product_id: line.user_product_id().map(str::to_owned),
-                status: line.status.clone(),
-                sub_status: line.sub_status.clone(),
+                item_id: key.0,
+                variation_id: key.1.unwrap_or(0),
+                user_product_id,
+                status: line.status,
+                sub_status: line.sub_status,
                 available_quantity: Some(line.reported),
-                inventory_id: line.inventory_id.clone(),
-                seller_sku: line.seller_sku.clone(),
+                inventory_id: line.inventory_id,
+                seller_sku: line.seller_sku,
                 product_key: Some(match_key).filter(|k| !k.is_empty()),
                 product_id,
             }
@@ -450,37 +469,36 @@ fn item_map_rows(plan: &Plan, fetched: &Fetched) -> Vec<ItemMapRow> {
         .collect()
 }
 
-fn user_product_reads(fetched: &Fetched) -> Vec<UserProductRead> {
+fn user_product_reads(lines: &[Line], reads: BTreeMap<String, StockRead>) -> Vec<UserProductRead> {
     let mut reported: HashMap<&str, i64> = HashMap::new();
-    for line in &fetched.lines {
+    for line in lines {
         if let Some(up) = line.user_product_id() {
             let slot = reported.entry(up).or_insert(line.reported);
             *slot = (*slot).max(line.reported);
         }
     }
 
-    fetched
-        .reads
-        .iter()
+    reads
+        .into_iter()
         .map(|(up, read)| UserProductRead {
-            user_product_id: up.clone(),
             item_quantity_at_read: reported.get(up.as_str()).copied(),
+            user_product_id: up,
             version: read.stock.version,
             read_at: read.read_at,
-            locations: merged_locations(&read.stock),
+            locations: merged_locations(read.stock.locations),
         })
         .collect()
 }
 
 /// The locations of one read, one entry per location key (ML lists each once; a repeat
 /// would be summed rather than refused).
-fn merged_locations(stock: &meli_api::UserProductStock) -> Vec<LocationStock> {
-    let mut out: Vec<LocationStock> = Vec::with_capacity(stock.locations.len());
-    for location in &stock.locations {
+fn merged_locations(locations: Vec<meli_api::StockLocation>) -> Vec<LocationStock> {
+    let mut out: Vec<LocationStock> = Vec::with_capacity(locations.len());
+    for location in locations {
         let entry = LocationStock {
-            kind: location.kind.clone(),
-            store_id: location.store_id.clone(),
-            network_node_id: location.network_node_id.clone(),
+            kind: location.kind,
+            store_id: location.store_id,
+            network_node_id: location.network_node_id,
             quantity: location.quantity,
         };
         match out

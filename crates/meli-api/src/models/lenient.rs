@@ -52,10 +52,15 @@ where
 {
     match Value::deserialize(d)? {
         Value::Null => Ok(Vec::new()),
-        Value::Array(items) => items
-            .into_iter()
-            .map(|item| serde_json::from_value(item).map_err(de::Error::custom))
-            .collect(),
+        Value::Array(items) => {
+            // Sized up front: collecting through `Result` starts at a capacity of four, and
+            // the lists kept for a whole run (stock locations) mostly hold one or two.
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(serde_json::from_value(item).map_err(de::Error::custom)?);
+            }
+            Ok(out)
+        }
         single => serde_json::from_value(single)
             .map(|one| vec![one])
             .map_err(de::Error::custom),
@@ -75,5 +80,39 @@ fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde::Deserialize;
+
+    use super::de_vec;
+
+    #[derive(Debug, Deserialize)]
+    struct List {
+        #[serde(default, deserialize_with = "de_vec")]
+        items: Vec<u32>,
+    }
+
+    fn list(json: &str) -> Vec<u32> {
+        serde_json::from_str::<List>(json).unwrap().items
+    }
+
+    #[test]
+    fn a_list_holds_no_more_room_than_its_items() {
+        let items = list(r#"{"items":[1,2]}"#);
+
+        assert_eq!(items, vec![1, 2]);
+        assert_eq!(items.capacity(), 2);
+    }
+
+    #[test]
+    fn null_absent_and_single_values_are_lists() {
+        assert_eq!(list(r#"{"items":null}"#), Vec::<u32>::new());
+        assert_eq!(list("{}"), Vec::<u32>::new());
+        assert_eq!(list(r#"{"items":7}"#), vec![7]);
     }
 }

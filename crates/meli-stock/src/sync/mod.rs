@@ -249,12 +249,16 @@ async fn execute(
     timings: &mut Timings,
 ) -> Result<Vec<ChangeLine>, Failure> {
     let seller_id = record.seller_id;
-    let state = store
+    let mut state = store
         .load_state(seller_id)
         .await
         .map_err(|e| Failure::Run(e.into()))?;
     let (prior_lines, prior_ups) = prior_of(&state);
     let prior_items = writes::PriorItems::of(&state);
+    let claimed_by_others = std::mem::take(&mut state.claimed_by_others);
+    // The previous run's view is in the maps above; a large catalogue's item map is not
+    // kept through the run.
+    drop(state);
 
     let now = Utc::now();
     let max_age =
@@ -315,14 +319,23 @@ async fn execute(
         .iter()
         .map(|(up, read)| (up.clone(), read.stock.total()))
         .collect();
-    let plan = plan::build_plan(&PlanInput {
+    let mut plan = plan::build_plan(&PlanInput {
         lines: &fetched.lines,
         read_totals: &read_totals,
         products: &products,
         current: &current,
-        claimed_by_others: &state.claimed_by_others,
+        claimed_by_others: &claimed_by_others,
         mode: config.sync.match_mode,
     });
+    // The plan holds what it needs of its inputs.
+    drop((
+        products,
+        current,
+        read_totals,
+        prior_lines,
+        prior_ups,
+        claimed_by_others,
+    ));
     record.unmatched = plan.unmatched.len() as u64;
     record.disagreements = plan.disagreements.len() as u64;
     record.rows_zeroed = plan.zeroed as u64;
@@ -330,19 +343,22 @@ async fn execute(
 
     guard_mass_zero(config, options, &plan)?;
 
-    let changes = report::change_lines(&plan);
     if options.dry_run {
         record.rows_changed = plan.changes.len() as u64;
-        return Ok(changes);
+        return Ok(report::change_lines(plan.changes));
     }
 
+    // The write set and the change lines take the data over rather than copying it, and the
+    // plan goes before the statements are encoded: a large catalogue's data is held once.
     let writes = writes::write_set(
         record,
         &config.sync.updated_by,
         &plan,
-        &fetched,
+        fetched,
         &prior_items,
     );
+    let changes = report::change_lines(std::mem::take(&mut plan.changes));
+    drop((plan, prior_items));
     let bar = progress.phase("write", Some(writes.desired.len() as u64));
     let started = Instant::now();
     let written = store

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::plan::Plan;
+use super::plan::Change;
 use crate::store::RunRecord;
 
 /// Rows listed one by one in the summary; the rest are counted.
@@ -36,13 +36,12 @@ pub struct SyncReport {
 }
 
 /// The plan's changes, numeric product ids in numeric order (1, 2, 10 rather than 1, 10, 2).
-pub(super) fn change_lines(plan: &Plan) -> Vec<ChangeLine> {
-    let mut lines: Vec<ChangeLine> = plan
-        .changes
-        .iter()
+pub(super) fn change_lines(changes: Vec<Change>) -> Vec<ChangeLine> {
+    let mut lines: Vec<ChangeLine> = changes
+        .into_iter()
         .map(|c| ChangeLine {
-            product_id: c.product_id.clone(),
-            item_id: c.item_id.clone(),
+            product_id: c.product_id,
+            item_id: c.item_id,
             old: c.old,
             new: c.new,
         })

@@ -2,11 +2,11 @@
 //! listing each comes from, for the ledger), the item map, the breakdowns read and the
 //! unmatched listings.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 
-use super::fetch::Fetched;
-use super::plan::Plan;
+use super::fetch::{Fetched, StockRead};
+use super::plan::{Line, Plan, Unit};
 use super::select::PriorKey;
 use crate::store::{
     DesiredStock, ItemMapRow, LocationStock, RunRecord, SyncState, UnmatchedRow, UserProductRead,
@@ -60,7 +60,7 @@ pub(super) fn write_set(
     record: &RunRecord,
     updated_by: &str,
     plan: &Plan,
-    fetched: &Fetched,
+    fetched: Fetched,
     prior: &PriorItems,
 ) -> WriteSet {
     let desired = plan
@@ -81,18 +81,21 @@ pub(super) fn write_set(
         })
         .collect();
 
+    let item_map_removed = removed_items(&fetched, prior);
+    let user_products = user_product_reads(&fetched.lines, fetched.reads);
+    let item_map = item_map_rows(plan, fetched.lines)
+        .into_iter()
+        .filter(|row| prior.changed(row))
+        .collect();
     WriteSet {
         run_id: record.id,
         seller_id: record.seller_id,
         run_at: record.started_at,
         updated_by: updated_by.to_owned(),
         desired,
-        item_map_removed: removed_items(fetched, prior),
-        item_map: item_map_rows(plan, fetched)
-            .into_iter()
-            .filter(|row| prior.changed(row))
-            .collect(),
-        user_products: user_product_reads(fetched),
+        item_map,
+        item_map_removed,
+        user_products,
         unmatched: plan
             .unmatched
             .iter()
@@ -120,22 +123,25 @@ fn removed_items(fetched: &Fetched, prior: &PriorItems) -> Vec<PriorKey> {
     removed
 }
 
-fn item_map_rows(plan: &Plan, fetched: &Fetched) -> Vec<ItemMapRow> {
-    fetched
-        .lines
-        .iter()
+fn item_map_rows(plan: &Plan, lines: Vec<Line>) -> Vec<ItemMapRow> {
+    lines
+        .into_iter()
         .map(|line| {
-            let key = (line.item_id.clone(), line.variation_id);
+            let key = (line.item_id, line.variation_id);
             let (match_key, product_id) = plan.line_products.get(&key).cloned().unwrap_or_default();
+            let user_product_id = match line.unit {
+                Unit::UserProduct(id) => Some(id),
+                Unit::Line { .. } => None,
+            };
             ItemMapRow {
-                item_id: line.item_id.clone(),
-                variation_id: line.variation_id.unwrap_or(0),
-                user_product_id: line.user_product_id().map(str::to_owned),
-                status: line.status.clone(),
-                sub_status: line.sub_status.clone(),
+                item_id: key.0,
+                variation_id: key.1.unwrap_or(0),
+                user_product_id,
+                status: line.status,
+                sub_status: line.sub_status,
                 available_quantity: Some(line.reported),
-                inventory_id: line.inventory_id.clone(),
-                seller_sku: line.seller_sku.clone(),
+                inventory_id: line.inventory_id,
+                seller_sku: line.seller_sku,
                 product_key: Some(match_key).filter(|k| !k.is_empty()),
                 product_id,
             }
@@ -143,37 +149,36 @@ fn item_map_rows(plan: &Plan, fetched: &Fetched) -> Vec<ItemMapRow> {
         .collect()
 }
 
-fn user_product_reads(fetched: &Fetched) -> Vec<UserProductRead> {
+fn user_product_reads(lines: &[Line], reads: BTreeMap<String, StockRead>) -> Vec<UserProductRead> {
     let mut reported: HashMap<&str, i64> = HashMap::new();
-    for line in &fetched.lines {
+    for line in lines {
         if let Some(up) = line.user_product_id() {
             let slot = reported.entry(up).or_insert(line.reported);
             *slot = (*slot).max(line.reported);
         }
     }
 
-    fetched
-        .reads
-        .iter()
+    reads
+        .into_iter()
         .map(|(up, read)| UserProductRead {
-            user_product_id: up.clone(),
             item_quantity_at_read: reported.get(up.as_str()).copied(),
+            user_product_id: up,
             version: read.stock.version,
             read_at: read.read_at,
-            locations: merged_locations(&read.stock),
+            locations: merged_locations(read.stock.locations),
         })
         .collect()
 }
 
 /// The locations of one read, one entry per location key (ML lists each once; a repeat
 /// would be summed rather than refused).
-fn merged_locations(stock: &meli_api::UserProductStock) -> Vec<LocationStock> {
-    let mut out: Vec<LocationStock> = Vec::with_capacity(stock.locations.len());
-    for location in &stock.locations {
+fn merged_locations(locations: Vec<meli_api::StockLocation>) -> Vec<LocationStock> {
+    let mut out: Vec<LocationStock> = Vec::with_capacity(locations.len());
+    for location in locations {
         let entry = LocationStock {
-            kind: location.kind.clone(),
-            store_id: location.store_id.clone(),
-            network_node_id: location.network_node_id.clone(),
+            kind: location.kind,
+            store_id: location.store_id,
+            network_node_id: location.network_node_id,
             quantity: location.quantity,
         };
         match out

@@ -3,7 +3,7 @@
 //!
 //! The child starts with an empty environment and a fresh working directory (no `.env`, no
 //! `meli-stock.toml`): only the variables set here reach it, the ones a user would set
-//! (`ML_*`, `DATABASE_URL`, `MELI_STOCK_*`). It logs JSON lines at warnings, plus sqlx's line
+//! (`ML_*`, `DATABASE_URL`, `MELI_STOCK_*`, with the token key [`BENCH_KEY`]). It logs JSON lines at warnings, plus sqlx's line
 //! per statement, from which [`write_statements`] takes the time of each statement of the
 //! write transaction.
 
@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use meli_sim::SimHandle;
 use serde::Deserialize;
+
+/// The key the child encrypts its stored tokens with. The benchmark's databases are dropped
+/// after each size and hold only the simulator's tokens, so a fixed key is enough.
+pub const BENCH_KEY: &str = "5b3e0f7c9a1d2e4f6a8b0c1d3e5f7a9b1c2d4e6f8a0b1c3d5e7f9a0b2c4d6e8f";
 
 /// The settings a run passes to the child beside the simulator's credentials.
 #[derive(Clone, Debug, PartialEq)]
@@ -161,6 +165,7 @@ pub async fn run_sync(
     }
     command
         .env("DATABASE_URL", database_url)
+        .env("MELI_STOCK_KEY", BENCH_KEY)
         .env("MELI_STOCK_LOG", "warn,sqlx::query=debug")
         .env("MELI_STOCK_LOG_FORMAT", "json");
 

@@ -77,6 +77,21 @@ impl BenchDb {
             .with_context(|| format!("failed to insert products into {}", self.name))
     }
 
+    /// Removes every stored seller account, as `meli-stock accounts remove` does: a new
+    /// simulator issues tokens of its own, which the next run then imports on first use.
+    ///
+    /// # Errors
+    /// The delete fails.
+    pub async fn forget_accounts(&self) -> Result<()> {
+        let mut conn = PgConnection::connect(&self.url).await?;
+        sqlx::query("DELETE FROM meli_stock.accounts")
+            .execute(&mut conn)
+            .await
+            .context("failed to remove the stored accounts")?;
+        conn.close().await.ok();
+        Ok(())
+    }
+
     /// Rows of the ML warehouse in `warehouse_stock`.
     ///
     /// # Errors

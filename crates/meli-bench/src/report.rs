@@ -114,7 +114,8 @@ fn method(out: &mut String, options: &BenchOptions) {
          how fast scan pages can follow one another (each needs the previous `scroll_id`), a \
          chain that at ML's real limits is far shorter than the rate bound. The second \
          simulator is rebuilt from the same seed, and the benchmark checks that its catalogue \
-         equals the first."
+         equals the first; it issues tokens of its own, so the first one's stored account is \
+         removed before the second run, which imports the new pair."
     );
     let _ = writeln!(
         out,

@@ -9,7 +9,9 @@
 //! 3. the **old method** on a sample of the active listings, into a database of its own;
 //! 4. a second simulator from the same seed (the same catalogue, ids and quantities) with the
 //!    *steady* factor, on which 1% of the listings sell a unit or are restocked;
-//! 5. **changed**: the second sync on the first database, with the same budget;
+//! 5. **changed**: the second sync on the first database, with the same budget (the stored
+//!    account of the first simulator is removed first: the second one issues its own
+//!    tokens, which the run imports);
 //! 6. **cold, default budget**: a first sync into another fresh database with meli-stock's
 //!    default read budget, what a new user's first run costs.
 //!
@@ -186,6 +188,9 @@ async fn run_steps(
         options.seed
     );
     let changed = change_stock(&steady_sim, &catalogue, options.change_share)?;
+    // The second simulator has its own tokens; the first one's stored account would be
+    // refused (invalid_grant), so it goes and the next run imports the new pair.
+    databases[0].forget_accounts().await?;
     let scale = plan.steady_scale;
     let second = measure(options, &steady_sim, &databases[0], RunKind::Changed, scale).await?;
 

@@ -99,6 +99,20 @@ impl CountersSnapshot {
         self.requests.values().sum()
     }
 
+    /// This snapshot and `other` together (a client's calls and its token provider's).
+    pub fn plus(&self, other: &CountersSnapshot) -> CountersSnapshot {
+        let mut requests = self.requests.clone();
+        for (key, n) in &other.requests {
+            *requests.entry(key.clone()).or_insert(0) += n;
+        }
+
+        CountersSnapshot {
+            requests,
+            retries: self.retries + other.retries,
+            rate_limited: self.rate_limited + other.rate_limited,
+        }
+    }
+
     /// What happened between `earlier` and this snapshot (one sync run's calls on a client
     /// that lives longer). Keys with no new requests are left out.
     pub fn since(&self, earlier: &CountersSnapshot) -> CountersSnapshot {

@@ -78,10 +78,20 @@ pub struct RunOutput {
     pub peak_rss_kib: Option<u64>,
 }
 
+/// The endpoint labels of [`RunOutput::data_calls`].
+pub const DATA_ENDPOINTS: [&str; 3] = ["items_search", "items", "user_product_stock"];
+
 impl RunOutput {
     /// Calls sent to every endpoint.
     pub fn total_calls(&self) -> u64 {
         self.api_calls.values().sum()
+    }
+
+    /// Calls sent to the three endpoints a sync's data comes from (scan, multiget, stock):
+    /// what the call allowance counts. The rest are account calls (a token refresh, the
+    /// seller's `/users/me`), which the formula of the targets does not foresee.
+    pub fn data_calls(&self) -> u64 {
+        DATA_ENDPOINTS.iter().map(|label| self.calls(label)).sum()
     }
 
     /// Calls sent to one endpoint.

@@ -275,7 +275,7 @@ async fn measure(
     let efficiency = crate::bound::efficiency(bound, child.wall);
     let output = &child.output;
     let allowance = Allowance::for_run(output.items_listed, output.user_products_read);
-    let calls = CallCheck::new(allowance, output.total_calls(), output.retries);
+    let calls = CallCheck::new(allowance, output.data_calls(), output.retries);
     let rows_in_db = db.stock_rows().await?;
     info!(
         run = kind.label(),

@@ -170,12 +170,7 @@ fn calls(sizes: &[SizeResult]) -> Vec<Verdict> {
             let other: u64 = output
                 .api_calls
                 .iter()
-                .filter(|(label, _)| {
-                    !matches!(
-                        label.as_str(),
-                        "items_search" | "items" | "user_product_stock"
-                    )
-                })
+                .filter(|(label, _)| !crate::child::DATA_ENDPOINTS.contains(&label.as_str()))
                 .map(|(_, n)| n)
                 .sum();
             let mut detail = format!(
@@ -188,7 +183,9 @@ fn calls(sizes: &[SizeResult]) -> Vec<Verdict> {
                 thousands(allowance.stock_reads)
             );
             if other > 0 {
-                detail.push_str(&format!(", {other} other calls"));
+                detail.push_str(&format!(
+                    "; {other} account calls (token refresh, `/users/me`) besides"
+                ));
             }
             if !check.met() {
                 let over = check.first_attempts().saturating_sub(check.allowed);

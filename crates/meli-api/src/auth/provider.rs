@@ -46,6 +46,13 @@ pub trait TokenProvider: Send + Sync {
         &self,
         rejected: &SecretString,
     ) -> Result<SecretString, Error>;
+
+    /// The token calls this provider has made to ML, so that
+    /// [`crate::MeliClient::counters`] shows them with the client's own. `None` for a
+    /// provider that never calls ML.
+    fn token_calls(&self) -> Option<crate::CountersSnapshot> {
+        None
+    }
 }
 
 /// One seller's token pair held in memory, refreshed single-flight.
@@ -138,6 +145,10 @@ impl TokenProvider for InMemoryTokenProvider {
         }
         self.refresh_locked(&mut tokens, "unauthorized").await?;
         Ok(tokens.access_token.clone())
+    }
+
+    fn token_calls(&self) -> Option<crate::CountersSnapshot> {
+        Some(self.oauth.counters())
     }
 }
 

@@ -53,9 +53,14 @@ impl MeliClient {
         })
     }
 
-    /// Requests made so far by this client and its clones.
+    /// Requests made so far by this client and its clones, with the token calls of its
+    /// provider (refreshes) under `oauth_token`.
     pub fn counters(&self) -> CountersSnapshot {
-        self.inner.transport.counters()
+        let own = self.inner.transport.counters();
+        match self.inner.tokens.token_calls() {
+            Some(tokens) => own.plus(&tokens),
+            None => own,
+        }
     }
 
     /// The settings this client runs with.

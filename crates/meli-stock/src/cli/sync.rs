@@ -5,7 +5,7 @@
 //! due), so a dead grant ends the command with exit code 4 before anything is recorded.
 
 use anyhow::anyhow;
-use meli_api::TokenProvider;
+use meli_api::{CountersSnapshot, TokenProvider};
 
 use super::{SyncArgs, open_store, open_vault, sellers};
 use crate::config::Config;
@@ -49,6 +49,8 @@ async fn sync_seller(
         dry_run: args.dry_run,
         allow_mass_zero: args.allow_mass_zero,
         seller_id: Some(seller_id),
+        // The client was built for this run: its token calls and `/users/me` are the run's.
+        calls_counted_from: Some(CountersSnapshot::default()),
     };
     let report = sync::run(store, &seller.client, config, &options, progress)
         .await

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use chrono::Utc;
-use meli_api::MeliClient;
+use meli_api::{CountersSnapshot, MeliClient};
 use tracing::{debug, info, warn};
 
 pub use report::{ChangeLine, RunJson, SyncReport, peak_rss_kib};
@@ -74,6 +74,10 @@ fn item_attributes(mode: MatchMode) -> &'static [&'static str] {
     }
 }
 
+/// Changed rows a real run's report lists (a dry run lists them all); the stock-change
+/// ledger has every one.
+const CHANGES_KEPT: usize = 1000;
+
 /// Disagreements logged one by one at DEBUG; the rest are only counted.
 const DISAGREEMENTS_LOGGED: usize = 20;
 
@@ -86,6 +90,10 @@ pub struct SyncOptions {
     pub allow_mass_zero: bool,
     /// The seller to sync; otherwise the configured one, otherwise `/users/me`.
     pub seller_id: Option<u64>,
+    /// Where the run's API call counts start, as a snapshot of the client's counters;
+    /// `None` starts them with the run. A client built for this one run passes an empty
+    /// snapshot, so its set-up calls (a first refresh, `/users/me`) count for the run.
+    pub calls_counted_from: Option<CountersSnapshot>,
 }
 
 /// Runs one sync for one seller and records it.
@@ -155,7 +163,10 @@ pub async fn run_until(
     info!(run_id = %run_id, seller_id, dry_run = options.dry_run, "sync run started");
 
     let clock = Instant::now();
-    let counters_before = client.counters();
+    let counters_before = options
+        .calls_counted_from
+        .clone()
+        .unwrap_or_else(|| client.counters());
     let mut timings = Timings::default();
     let work = execute(
         store,
@@ -345,7 +356,7 @@ async fn execute(
 
     if options.dry_run {
         record.rows_changed = plan.changes.len() as u64;
-        return Ok(report::change_lines(plan.changes));
+        return Ok(report::change_lines(plan.changes, None));
     }
 
     // The write set and the change lines take the data over rather than copying it, and the
@@ -357,7 +368,7 @@ async fn execute(
         fetched,
         &prior_items,
     );
-    let changes = report::change_lines(std::mem::take(&mut plan.changes));
+    let changes = report::change_lines(std::mem::take(&mut plan.changes), Some(CHANGES_KEPT));
     drop((plan, prior_items));
     let bar = progress.phase("write", Some(writes.desired.len() as u64));
     let started = Instant::now();

@@ -104,10 +104,6 @@ impl Line {
         }
     }
 
-    fn key(&self) -> (String, Option<u64>) {
-        (self.item_id.clone(), self.variation_id)
-    }
-
     /// This line's key in the previous run's item map.
     pub fn prior_key(&self) -> PriorKey {
         (self.item_id.clone(), self.variation_id.unwrap_or(0))
@@ -207,8 +203,11 @@ pub struct Plan {
     pub desired: BTreeMap<String, i64>,
     /// The first listing each matched product takes its quantity from (ledger, dry runs).
     pub product_items: BTreeMap<String, String>,
-    /// The product each line matched, for the item map (`None` = unmatched).
-    pub line_products: HashMap<(String, Option<u64>), (String, Option<String>)>,
+    /// The product each input line matched, in the order of the lines (`None` = unmatched),
+    /// for the item map.
+    pub line_products: Vec<Option<String>>,
+    /// How the lines were matched, so the item map can show each line's match key.
+    pub mode: MatchMode,
     pub changes: Vec<Change>,
     pub unmatched: Vec<Unmatched>,
     pub disagreements: Vec<Disagreement>,
@@ -236,7 +235,11 @@ pub struct PlanInput<'a> {
 
 /// Computes every managed row's quantity and the differences with the current rows.
 pub fn build_plan(input: &PlanInput<'_>) -> Plan {
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        mode: input.mode,
+        line_products: Vec::with_capacity(input.lines.len()),
+        ..Plan::default()
+    };
     let units = unit_quantities(input, &mut plan.disagreements);
 
     let mut per_product: BTreeMap<&str, (BTreeMap<&Unit, i64>, &str)> = BTreeMap::new();
@@ -244,10 +247,7 @@ pub fn build_plan(input: &PlanInput<'_>) -> Plan {
     for line in input.lines {
         let key = match_key(line, input.mode);
         let product = key.as_deref().and_then(|k| input.products.get(k));
-        plan.line_products.insert(
-            line.key(),
-            (key.clone().unwrap_or_default(), product.cloned()),
-        );
+        plan.line_products.push(product.cloned());
 
         let Some(product) = product else {
             let variation_id = match input.mode {
@@ -376,7 +376,8 @@ fn unit_quantities<'a>(
     units
 }
 
-fn match_key(line: &Line, mode: MatchMode) -> Option<String> {
+/// The value a line is looked up by in the products' match column.
+pub fn match_key(line: &Line, mode: MatchMode) -> Option<String> {
     match mode {
         MatchMode::Item => Some(line.item_id.clone()),
         MatchMode::Variation => Some(match line.variation_id {

@@ -27,7 +27,8 @@ pub struct ChangeLine {
 #[derive(Clone, Debug)]
 pub struct SyncReport {
     pub record: RunRecord,
-    /// What changed (or would change, in a dry run), product by product.
+    /// What would change in a dry run, product by product; in a real run, the first 1,000
+    /// rows that changed (the stock-change ledger has every one, and the record the count).
     pub changes: Vec<ChangeLine>,
     /// Wall time of the whole run.
     pub elapsed: Duration,
@@ -35,8 +36,9 @@ pub struct SyncReport {
     pub write_time: Option<Duration>,
 }
 
-/// The plan's changes, numeric product ids in numeric order (1, 2, 10 rather than 1, 10, 2).
-pub(super) fn change_lines(changes: Vec<Change>) -> Vec<ChangeLine> {
+/// The plan's changes, numeric product ids in numeric order (1, 2, 10 rather than 1, 10,
+/// 2), at most `limit` of them.
+pub(super) fn change_lines(changes: Vec<Change>, limit: Option<usize>) -> Vec<ChangeLine> {
     let mut lines: Vec<ChangeLine> = changes
         .into_iter()
         .map(|c| ChangeLine {
@@ -50,6 +52,10 @@ pub(super) fn change_lines(changes: Vec<Change>) -> Vec<ChangeLine> {
         Ok(n) => (0, n, String::new()),
         Err(_) => (1, 0, line.product_id.clone()),
     });
+    if let Some(limit) = limit {
+        lines.truncate(limit);
+        lines.shrink_to_fit();
+    }
     lines
 }
 
@@ -63,7 +69,7 @@ pub struct RunJson<'a> {
     pub write_ms: Option<u64>,
     /// Peak resident memory of this process so far (Linux `VmHWM`), when readable.
     pub peak_rss_kib: Option<u64>,
-    /// The rows the run changed (or would change, in a dry run).
+    /// The rows a dry run would change; the first 1,000 a real run changed.
     pub changes: &'a [ChangeLine],
 }
 

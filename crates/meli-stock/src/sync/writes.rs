@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 
 use super::fetch::{Fetched, StockRead};
-use super::plan::{Line, Plan, Unit};
+use super::plan::{Line, Plan, Unit, match_key};
 use super::select::PriorKey;
 use crate::store::{
     DesiredStock, ItemMapRow, LocationStock, RunRecord, SyncState, UnmatchedRow, UserProductRead,
@@ -126,24 +126,24 @@ fn removed_items(fetched: &Fetched, prior: &PriorItems) -> Vec<PriorKey> {
 fn item_map_rows(plan: &Plan, lines: Vec<Line>) -> Vec<ItemMapRow> {
     lines
         .into_iter()
-        .map(|line| {
-            let key = (line.item_id, line.variation_id);
-            let (match_key, product_id) = plan.line_products.get(&key).cloned().unwrap_or_default();
+        .zip(plan.line_products.iter())
+        .map(|(line, product_id)| {
+            let product_key = match_key(&line, plan.mode);
             let user_product_id = match line.unit {
                 Unit::UserProduct(id) => Some(id),
                 Unit::Line { .. } => None,
             };
             ItemMapRow {
-                item_id: key.0,
-                variation_id: key.1.unwrap_or(0),
+                item_id: line.item_id,
+                variation_id: line.variation_id.unwrap_or(0),
                 user_product_id,
                 status: line.status,
                 sub_status: line.sub_status,
                 available_quantity: Some(line.reported),
                 inventory_id: line.inventory_id,
                 seller_sku: line.seller_sku,
-                product_key: Some(match_key).filter(|k| !k.is_empty()),
-                product_id,
+                product_key,
+                product_id: product_id.clone(),
             }
         })
         .collect()

@@ -123,13 +123,12 @@ pub async fn seller_client(
                 .ok_or(TokenError::NoAccount { seller_id })?
         }
         (AccountStatus::ReauthRequired, _) => {
-            let e = meli_api::Error::InvalidGrant {
-                description: account
-                    .last_error
-                    .clone()
-                    .unwrap_or_else(|| "the refresh token was refused".into()),
-            };
-            return Err(reauth_error(seller_id, &account, config, &e));
+            // The stored error is the refusal as it was first reported: not wrapped again.
+            let cause = account
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "the refresh token was refused".into());
+            return Err(reauth_error(seller_id, &account, config, &cause));
         }
         (AccountStatus::Ok, _) => account,
     };

@@ -8,6 +8,17 @@ use super::cipher::CipherError;
 use crate::error::Failure;
 use crate::store::StoreError;
 
+/// How the client words an `invalid_grant` before ML's description.
+const GRANT_PREAMBLE: &str = "oauth grant rejected, re-authorization needed: ";
+
+/// A stored refusal (an account's last error) without the client's `invalid_grant`
+/// preamble, for a message that is itself an `invalid_grant` and would say it twice.
+pub(crate) fn refusal_detail(last_error: &str) -> &str {
+    last_error
+        .strip_prefix(GRANT_PREAMBLE)
+        .unwrap_or(last_error)
+}
+
 /// What can go wrong between the settings, the key, the stored accounts and ML's token
 /// endpoint.
 #[derive(Debug, thiserror::Error)]
@@ -98,4 +109,21 @@ pub fn reauth_steps(seller_id: u64, site: Option<&str>, redirect_uri: Option<&st
          3. copy the code from the address you land on (code=TG-...) and run: \
          meli-stock auth exchange --code TG-..."
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_preamble_is_the_clients_wording_and_is_said_once() {
+        let refused = meli_api::Error::InvalidGrant {
+            description: "Error validating grant.".into(),
+        };
+        let stored = refused.to_string();
+
+        assert_eq!(stored, format!("{GRANT_PREAMBLE}Error validating grant."));
+        assert_eq!(refusal_detail(&stored), "Error validating grant.");
+        assert_eq!(refusal_detail("owner mismatch"), "owner mismatch");
+    }
 }

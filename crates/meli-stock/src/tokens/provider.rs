@@ -145,11 +145,6 @@ impl StoredTokenProvider {
         self.seller_id
     }
 
-    /// Token calls made to ML by this provider, by status.
-    pub fn oauth_counters(&self) -> meli_api::CountersSnapshot {
-        self.oauth.counters()
-    }
-
     /// Refreshes now even when the token is not due (`meli-stock auth refresh`), unless
     /// another process refreshed while this one waited for the lock. Returns the new
     /// expiry.
@@ -235,7 +230,9 @@ impl StoredTokenProvider {
             return Err(meli_api::Error::InvalidGrant {
                 description: format!(
                     "seller {seller_id} is marked reauth_required ({})",
-                    row.last_error.as_deref().unwrap_or("refresh token refused")
+                    row.last_error
+                        .as_deref()
+                        .map_or("refresh token refused", super::error::refusal_detail)
                 ),
             });
         }
@@ -323,8 +320,9 @@ impl StoredTokenProvider {
                 let e = match replacement {
                     Some(token) => meli_api::Error::InvalidGrant {
                         description: format!(
-                            "ML_REFRESH_TOKEN ({}) was refused as well: {e}",
-                            token_fingerprint(token)
+                            "ML_REFRESH_TOKEN ({}) was refused as well: {}",
+                            token_fingerprint(token),
+                            super::error::refusal_detail(&e.to_string())
                         ),
                     },
                     None => e,
@@ -409,6 +407,10 @@ impl TokenProvider for StoredTokenProvider {
             .as_ref()
             .map(|p| p.access_token.clone())
             .ok_or_else(|| meli_api::Error::TokenStorage("no token held after refresh".into()))
+    }
+
+    fn token_calls(&self) -> Option<meli_api::CountersSnapshot> {
+        Some(self.oauth.counters())
     }
 }
 

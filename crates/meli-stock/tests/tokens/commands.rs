@@ -104,6 +104,12 @@ async fn a_revoked_grant_requires_reauth_and_writes_nothing_else(db: TestDb) {
     // once; the run after that remembers it was refused.
     assert_eq!(again.status.code(), Some(4), "{}", describe(&again));
     assert_eq!(third.status.code(), Some(4), "{}", describe(&third));
+    let remembered = String::from_utf8_lossy(&third.stderr).to_string();
+    assert_eq!(
+        remembered.matches("re-authorization needed").count(),
+        1,
+        "the refusal is told once: {remembered}"
+    );
     assert_eq!(token_calls(&sim, 400), 2, "each dead token was sent once");
     assert_eq!(events(&db.store, "reauth_required").await.len(), 2);
 

@@ -13,10 +13,16 @@ use super::inventory::{insert_warehouse_row, warehouse_id};
 use crate::store::error::{StoreError, to_i64};
 use crate::store::inventory::{Dialect, qualified};
 use crate::store::lock::advisory_key;
-use crate::store::model::{WriteReport, WriteSet};
+use crate::store::model::{
+    DesiredStock, ItemKey, ItemMapRow, UserProductRead, WriteReport, WriteSet,
+};
 use crate::store::names::{InventoryLayout, quote};
 use crate::store::rows::join_sub_status;
 use crate::store::to_micros;
+
+/// Rows per statement of a large set; a statement of 10,000 rows already costs far more in
+/// the database than the round trip.
+const STATEMENT_ROWS: usize = 10_000;
 
 impl PgStore {
     #[instrument(
@@ -51,11 +57,26 @@ impl PgStore {
             ))
         })?;
 
-        write_item_map(&mut tx, seller, writes).await?;
+        // Large sets go in statements of `STATEMENT_ROWS` rows, all in this transaction:
+        // still set-based, with a bounded encoded statement instead of one of 100,000 rows.
+        for removed in writes.item_map_removed.chunks(STATEMENT_ROWS) {
+            remove_items(&mut tx, seller, removed).await?;
+        }
+        for rows in writes.item_map.chunks(STATEMENT_ROWS) {
+            write_item_map(&mut tx, seller, writes.run_id.0, rows).await?;
+        }
         write_unmatched(&mut tx, seller, writes).await?;
-        write_user_products(&mut tx, seller, writes).await?;
-        let (rows_written, rows_changed, rows_zeroed) =
-            write_stock(&mut tx, layout, &warehouse_id, seller, writes).await?;
+        for ups in writes.user_products.chunks(STATEMENT_ROWS) {
+            write_user_products(&mut tx, seller, writes.run_id.0, ups).await?;
+        }
+        let (mut rows_written, mut rows_changed, mut rows_zeroed) = (0, 0, 0);
+        for desired in writes.desired.chunks(STATEMENT_ROWS) {
+            let (written, changed, zeroed) =
+                write_stock(&mut tx, layout, &warehouse_id, seller, writes, desired).await?;
+            rows_written += written;
+            rows_changed += changed;
+            rows_zeroed += zeroed;
+        }
 
         tx.commit()
             .await
@@ -79,6 +100,7 @@ async fn write_stock(
     warehouse_id: &str,
     seller: i64,
     writes: &WriteSet,
+    desired: &[DesiredStock],
 ) -> Result<(u64, u64, u64), StoreError> {
     let names = layout.names();
     let types = layout.types();
@@ -124,13 +146,9 @@ async fn write_stock(
         run_at = timestamp_expr("$5", &types.stock_last_updated),
     );
 
-    let product_ids: Vec<&str> = writes
-        .desired
-        .iter()
-        .map(|d| d.product_id.as_str())
-        .collect();
-    let quantities: Vec<i64> = writes.desired.iter().map(|d| d.quantity).collect();
-    let item_ids: Vec<&str> = writes.desired.iter().map(|d| d.item_id.as_str()).collect();
+    let product_ids: Vec<&str> = desired.iter().map(|d| d.product_id.as_str()).collect();
+    let quantities: Vec<i64> = desired.iter().map(|d| d.quantity).collect();
+    let item_ids: Vec<&str> = desired.iter().map(|d| d.item_id.as_str()).collect();
 
     let row = sqlx::query(&sql)
         .bind(&product_ids)
@@ -165,41 +183,42 @@ fn timestamp_expr(param: &str, sql_type: &str) -> String {
     }
 }
 
-/// Applies the item map's delta: deletes the removed rows, upserts the new and changed ones.
+/// Deletes the item-map rows of listings that are gone.
+async fn remove_items(
+    conn: &mut PgConnection,
+    seller: i64,
+    removed: &[ItemKey],
+) -> Result<(), StoreError> {
+    let removed_variations = removed
+        .iter()
+        .map(|(_, v)| to_i64(*v, "variation id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    sqlx::query(
+        "DELETE FROM meli_stock.item_map m USING unnest($2::text[], $3::int8[]) AS g(i, v) \
+         WHERE m.seller_id = $1 AND m.item_id = g.i AND m.variation_id = g.v",
+    )
+    .bind(seller)
+    .bind(removed.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>())
+    .bind(removed_variations)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::query("delete from meli_stock.item_map"))?;
+    Ok(())
+}
+
+/// Upserts new and changed item-map rows.
 async fn write_item_map(
     conn: &mut PgConnection,
     seller: i64,
-    writes: &WriteSet,
+    run: i64,
+    rows: &[ItemMapRow],
 ) -> Result<(), StoreError> {
-    let removed = &writes.item_map_removed;
-    if !removed.is_empty() {
-        let removed_variations = removed
-            .iter()
-            .map(|(_, v)| to_i64(*v, "variation id"))
-            .collect::<Result<Vec<_>, _>>()?;
-        sqlx::query(
-            "DELETE FROM meli_stock.item_map m USING unnest($2::text[], $3::int8[]) AS g(i, v) \
-             WHERE m.seller_id = $1 AND m.item_id = g.i AND m.variation_id = g.v",
-        )
-        .bind(seller)
-        .bind(removed.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>())
-        .bind(removed_variations)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::query("delete from meli_stock.item_map"))?;
-    }
-
-    let rows = &writes.item_map;
-    if rows.is_empty() {
-        return Ok(());
-    }
     let variation_ids = rows
         .iter()
         .map(|r| to_i64(r.variation_id, "variation id"))
         .collect::<Result<Vec<_>, _>>()?;
-    let text = |f: fn(&crate::store::model::ItemMapRow) -> Option<&str>| {
-        rows.iter().map(f).collect::<Vec<Option<&str>>>()
-    };
+    let text =
+        |f: fn(&ItemMapRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<Option<&str>>>();
     sqlx::query(
         "INSERT INTO meli_stock.item_map (seller_id, item_id, variation_id, user_product_id, \
              status, sub_status, available_quantity, inventory_id, seller_sku, product_key, \
@@ -233,7 +252,7 @@ async fn write_item_map(
     .bind(text(|r| r.seller_sku.as_deref()))
     .bind(text(|r| r.product_key.as_deref()))
     .bind(text(|r| r.product_id.as_deref()))
-    .bind(writes.run_id.0)
+    .bind(run)
     .execute(&mut *conn)
     .await
     .map_err(StoreError::query("write meli_stock.item_map"))?;
@@ -300,12 +319,9 @@ async fn write_unmatched(
 async fn write_user_products(
     conn: &mut PgConnection,
     seller: i64,
-    writes: &WriteSet,
+    run: i64,
+    ups: &[UserProductRead],
 ) -> Result<(), StoreError> {
-    let ups = &writes.user_products;
-    if ups.is_empty() {
-        return Ok(());
-    }
     let up_ids: Vec<&str> = ups.iter().map(|u| u.user_product_id.as_str()).collect();
 
     sqlx::query(
@@ -377,7 +393,7 @@ async fn write_user_products(
             .map(|(up, _)| to_micros(up.read_at))
             .collect::<Vec<_>>(),
     )
-    .bind(writes.run_id.0)
+    .bind(run)
     .execute(&mut *conn)
     .await
     .map_err(StoreError::query("write meli_stock.user_product_stock"))?;

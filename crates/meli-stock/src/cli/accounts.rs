@@ -164,18 +164,7 @@ async fn add(config: &Config, args: &AddArgs) -> Result<(), Failure> {
 
     let mut config = config.clone();
     config.ml.refresh_token = None;
-    let seller = tokens::seller_client(
-        &vault,
-        &config,
-        seller_id,
-        tokens::provider_options(&config),
-    )
-    .await?;
-    let expires_at = seller
-        .provider
-        .refresh_now()
-        .await
-        .map_err(|e| super::sync::token_failure(&seller, &config, e))?;
+    let expires_at = super::sync::refresh_stored(&vault, &config, seller_id).await?;
     println!(
         "seller {seller_id} stored; its token works and was replaced by a new one, valid until \
          {} (ML_REFRESH_TOKEN is no longer needed)",

@@ -82,6 +82,25 @@ pub(super) async fn ready_token(seller: &SellerClient, config: &Config) -> Resul
     }
 }
 
+/// Refreshes the stored tokens of `seller_id` now (`auth refresh`, `accounts add`) and
+/// returns the new access token's expiry.
+///
+/// # Errors
+/// As [`tokens::seller_client`], and the refusal of the refresh as [`token_failure`].
+pub(super) async fn refresh_stored(
+    vault: &Vault,
+    config: &Config,
+    seller_id: u64,
+) -> Result<chrono::DateTime<chrono::Utc>, Failure> {
+    let options = tokens::provider_options(config);
+    let seller = tokens::seller_client(vault, config, seller_id, options).await?;
+    seller
+        .provider
+        .refresh_now()
+        .await
+        .map_err(|e| token_failure(&seller, config, e))
+}
+
 /// How a provider error ends a command for `seller`.
 pub(super) fn token_failure(seller: &SellerClient, config: &Config, e: meli_api::Error) -> Failure {
     if e.is_reauth_required() {

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use sqlx::{ColumnIndex, Decode, Row, Type};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Decode, Postgres, Row, Sqlite, Type};
 
 use super::alert_state::AlertRow;
 use super::error::{StoreError, to_u64};
@@ -20,35 +21,60 @@ pub(crate) const RUN_COLUMNS: &str = "id, seller_id, started_at, finished_at, ou
      listing_complete, items_listed, items_read, user_products_read, rows_written, \
      rows_changed, rows_zeroed, unmatched, disagreements, retries, rate_limited, error";
 
-fn get<'r, R, T>(row: &'r R, column: &'static str) -> Result<T, StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    T: Decode<'r, R::Database> + Type<R::Database>,
+/// A column type both backends decode to the same Rust value.
+pub(crate) trait Value:
+    for<'r> Decode<'r, Postgres> + Type<Postgres> + for<'r> Decode<'r, Sqlite> + Type<Sqlite>
 {
-    row.try_get(column)
-        .map_err(StoreError::query(format!("decode column {column}")))
+}
+
+impl<T> Value for T where
+    T: for<'r> Decode<'r, Postgres> + Type<Postgres> + for<'r> Decode<'r, Sqlite> + Type<Sqlite>
+{
+}
+
+/// A row of either backend, read column by column; the decoders of meli-stock's rows take
+/// one of these, so each is written once.
+pub(crate) trait StateRow {
+    /// The value of `column`, or an error naming it.
+    fn value<T: Value>(&self, column: &'static str) -> Result<T, StoreError>;
+}
+
+impl StateRow for PgRow {
+    fn value<T: Value>(&self, column: &'static str) -> Result<T, StoreError> {
+        self.try_get(column)
+            .map_err(StoreError::query(format!("decode column {column}")))
+    }
+}
+
+impl StateRow for SqliteRow {
+    fn value<T: Value>(&self, column: &'static str) -> Result<T, StoreError> {
+        self.try_get(column)
+            .map_err(StoreError::query(format!("decode column {column}")))
+    }
+}
+
+/// `row.value(column)` with the type left to inference, as the decoders below read.
+pub(crate) fn get<T: Value>(row: &impl StateRow, column: &'static str) -> Result<T, StoreError> {
+    row.value(column)
+}
+
+/// A text column holding one of a fixed set of words (`FromStr` with a `String` error).
+pub(crate) fn parsed<T>(row: &impl StateRow, column: &'static str) -> Result<T, StoreError>
+where
+    T: std::str::FromStr<Err = String>,
+{
+    let text: String = get(row, column)?;
+    text.parse().map_err(|e: String| StoreError::Query {
+        operation: format!("decode column {column}"),
+        source: sqlx::Error::Decode(e.into()),
+    })
 }
 
 /// A `runs` row selected with [`RUN_COLUMNS`] plus `api_calls` as text.
-pub(crate) fn run_from_row<'r, R>(row: &'r R) -> Result<RunRecord, StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    bool: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
-    Option<DateTime<Utc>>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let count = |column: &'static str| get::<R, i64>(row, column).map(to_u64);
+pub(crate) fn run_from_row(row: &impl StateRow) -> Result<RunRecord, StoreError> {
+    let count = |column: &'static str| get::<i64>(row, column).map(to_u64);
 
-    let outcome: String = get(row, "outcome")?;
-    let outcome = outcome.parse().map_err(|e: String| StoreError::Query {
-        operation: "decode column outcome".into(),
-        source: sqlx::Error::Decode(e.into()),
-    })?;
+    let outcome = parsed(row, "outcome")?;
 
     let api_calls: String = get(row, "api_calls")?;
     let api_calls: BTreeMap<String, u64> =
@@ -81,15 +107,7 @@ where
 }
 
 /// An `item_map` row (all columns but seller_id and written_by_run).
-pub(crate) fn item_from_row<'r, R>(row: &'r R) -> Result<ItemMapRow, StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn item_from_row(row: &impl StateRow) -> Result<ItemMapRow, StoreError> {
     let sub_status: String = get(row, "sub_status")?;
     Ok(ItemMapRow {
         item_id: get(row, "item_id")?,
@@ -106,17 +124,9 @@ where
 }
 
 /// A `user_products` row keyed by its user product id.
-pub(crate) fn user_product_from_row<'r, R>(
-    row: &'r R,
-) -> Result<(String, UserProductState), StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn user_product_from_row(
+    row: &impl StateRow,
+) -> Result<(String, UserProductState), StoreError> {
     let state = UserProductState {
         total: get(row, "total")?,
         item_quantity_at_read: get(row, "item_quantity_at_read")?,
@@ -127,16 +137,7 @@ where
 }
 
 /// An `unmatched_items` row.
-pub(crate) fn unmatched_from_row<'r, R>(row: &'r R) -> Result<UnmatchedItem, StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn unmatched_from_row(row: &impl StateRow) -> Result<UnmatchedItem, StoreError> {
     Ok(UnmatchedItem {
         row: UnmatchedRow {
             item_id: get(row, "item_id")?,
@@ -151,14 +152,7 @@ where
 }
 
 /// A row of `Store::ml_stock_sample`'s query (every column selected as text but quantity).
-pub(crate) fn sample_from_row<'r, R>(row: &'r R) -> Result<StockSample, StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn sample_from_row(row: &impl StateRow) -> Result<StockSample, StoreError> {
     Ok(StockSample {
         product_id: get(row, "product_id")?,
         match_key: get(row, "match_key")?,
@@ -169,14 +163,7 @@ where
 }
 
 /// The row of `Store::freshness`'s query.
-pub(crate) fn freshness_from_row<'r, R>(row: &'r R) -> Result<Freshness, StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn freshness_from_row(row: &impl StateRow) -> Result<Freshness, StoreError> {
     Ok(Freshness {
         warehouse: get(row, "warehouse")?,
         last_updated: get(row, "last_updated")?,
@@ -186,16 +173,7 @@ where
 }
 
 /// An `alert_state` row.
-pub(crate) fn alert_from_row<'r, R>(row: &'r R) -> Result<AlertRow, StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    bool: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    Option<DateTime<Utc>>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn alert_from_row(row: &impl StateRow) -> Result<AlertRow, StoreError> {
     Ok(AlertRow {
         seller_id: to_u64(get(row, "seller_id")?),
         kind: get(row, "kind")?,

@@ -197,6 +197,12 @@ impl StoredTokenProvider {
         let Some(unsaved) = held.unsaved.take() else {
             return Ok(());
         };
+        self.store_into(held, unsaved).await
+    }
+
+    /// Stores a rotated pair (from the second attempt on) and holds it; a pair that still
+    /// cannot be stored stays held as unsaved, to be stored before anything else.
+    async fn store_into(&self, held: &mut Held, unsaved: Unsaved) -> Result<(), meli_api::Error> {
         match self.store_with_retries(unsaved, 2).await {
             Ok(pair) => {
                 held.current = Some(pair);
@@ -303,16 +309,7 @@ impl StoredTokenProvider {
                             "storing the refreshed tokens failed; keeping them in memory and \
                              retrying"
                         );
-                        match self.store_with_retries(unsaved, 2).await {
-                            Ok(pair) => {
-                                held.current = Some(pair);
-                                Ok(())
-                            }
-                            Err((unsaved, e)) => {
-                                held.unsaved = Some(unsaved);
-                                Err(e)
-                            }
-                        }
+                        self.store_into(held, unsaved).await
                     }
                 }
             }

@@ -265,13 +265,7 @@ async fn refresh(config: &Config, args: &RefreshArgs) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for &seller_id in &sellers {
         let outcome = async {
-            let options = tokens::provider_options(&config);
-            let seller = tokens::seller_client(&vault, &config, seller_id, options).await?;
-            let expires_at = seller
-                .provider
-                .refresh_now()
-                .await
-                .map_err(|e| super::sync::token_failure(&seller, &config, e))?;
+            let expires_at = super::sync::refresh_stored(&vault, &config, seller_id).await?;
             println!(
                 "seller {seller_id}: access token valid until {}",
                 expires_at.format("%Y-%m-%d %H:%M:%S UTC")

@@ -13,11 +13,9 @@ mod accounts;
 #[macro_use]
 mod log;
 
-use chrono::{DateTime, Utc};
-use sqlx::{ColumnIndex, Decode, Row, Type};
-
 use super::model::{AccountEvent, AccountRow, PendingAuthorization, Sealed};
 use crate::store::error::{StoreError, to_u64};
+use crate::store::rows::{StateRow, get, parsed};
 
 /// Table names, placeholders and row locks of one backend.
 pub(crate) struct Dialect {
@@ -66,33 +64,8 @@ pub(crate) const ACCOUNT_COLUMNS: &str = "seller_id, app_id, site_id, nickname, 
 const PENDING_COLUMNS: &str =
     "state, app_id, site_id, redirect_uri, verifier, created_at, expires_at";
 
-fn get<'r, R, T>(row: &'r R, column: &'static str) -> Result<T, StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    T: Decode<'r, R::Database> + Type<R::Database>,
-{
-    row.try_get(column)
-        .map_err(StoreError::query(format!("decode column {column}")))
-}
-
-pub(crate) fn account_from_row<'r, R>(row: &'r R) -> Result<AccountRow, StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    Option<Vec<u8>>: Decode<'r, R::Database> + Type<R::Database>,
-    DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
-    Option<DateTime<Utc>>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let status: String = get(row, "status")?;
-    let status = status.parse().map_err(|e: String| StoreError::Query {
-        operation: "decode column status".into(),
-        source: sqlx::Error::Decode(e.into()),
-    })?;
+pub(crate) fn account_from_row(row: &impl StateRow) -> Result<AccountRow, StoreError> {
+    let status = parsed(row, "status")?;
     let refresh: Option<Vec<u8>> = get(row, "refresh_token")?;
 
     Ok(AccountRow {
@@ -113,15 +86,7 @@ where
     })
 }
 
-pub(crate) fn event_from_row<'r, R>(row: &'r R) -> Result<AccountEvent, StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn event_from_row(row: &impl StateRow) -> Result<AccountEvent, StoreError> {
     Ok(AccountEvent {
         id: get(row, "id")?,
         at: get(row, "at")?,
@@ -131,14 +96,7 @@ where
     })
 }
 
-pub(crate) fn pending_from_row<'r, R>(row: &'r R) -> Result<PendingAuthorization, StoreError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn pending_from_row(row: &impl StateRow) -> Result<PendingAuthorization, StoreError> {
     Ok(PendingAuthorization {
         state: get(row, "state")?,
         app_id: get(row, "app_id")?,

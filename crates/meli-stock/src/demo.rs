@@ -282,12 +282,12 @@ async fn print_sample(store: &Store, layout: &InventoryLayout) -> Result<(), Fai
         .map_err(|e| Failure::Run(e.into()))?;
     println!("\nwarehouse_stock (Mercado Libre warehouse, first {SAMPLE_ROWS} products):");
     println!(
-        "  {:<8} {:<16} {:>8}  {:<28} updated_by",
+        "  {:<8} {:<16} {:>8}  {:<32} updated_by",
         "product", "external_id", "quantity", "last_updated"
     );
     for row in sample {
         println!(
-            "  {:<8} {:<16} {:>8}  {:<28} {}",
+            "  {:<8} {:<16} {:>8}  {:<32} {}",
             row.product_id,
             row.match_key.unwrap_or_default(),
             row.quantity,

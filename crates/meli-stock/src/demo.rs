@@ -61,14 +61,14 @@ pub async fn run(config: &Config, args: &DemoArgs, progress: &Progress) -> Resul
         )));
     }
     if config.database_url.is_some() {
-        println!(
+        outln!(
             "note: the demo ignores DATABASE_URL and uses the embedded file {}",
             config.sqlite_path.display()
         );
     }
 
     let sim = start_simulator(args).await?;
-    println!(
+    outln!(
         "simulated MercadoLibre at {} with {} listings (seed {}), ML's limits x{}",
         sim.base_url(),
         args.items,
@@ -83,13 +83,13 @@ pub async fn run(config: &Config, args: &DemoArgs, progress: &Progress) -> Resul
         .init_inventory(&config.inventory)
         .await
         .map_err(|e| Failure::Input(e.into()))?;
-    print!("{init}");
+    out!("{init}");
     let layout = store
         .check_inventory(&config.inventory)
         .await
         .map_err(|e| Failure::Input(e.into()))?;
     let added = add_products(&store, &layout, &sim).await?;
-    println!(
+    outln!(
         "products table: {added} ML products added (1 listing in {UNMATCHED_EVERY} left \
          without one, to show unmatched reporting)"
     );
@@ -101,19 +101,19 @@ pub async fn run(config: &Config, args: &DemoArgs, progress: &Progress) -> Resul
         ..SyncOptions::default()
     };
 
-    println!("\n== first sync");
+    outln!("\n== first sync");
     let first = sync::run(&store, &client, &demo_config, &options, progress).await?;
-    print!("{}", first.summary());
+    out!("{}", first.summary());
 
     let activity = simulate_activity(&sim)?;
-    println!("\n== on the simulator: {activity}");
-    println!("== second sync");
+    outln!("\n== on the simulator: {activity}");
+    outln!("== second sync");
     let second = sync::run(&store, &client, &demo_config, &options, progress).await?;
-    print!("{}", second.summary());
+    out!("{}", second.summary());
     print_changes(&second);
 
     print_sample(&store, &layout).await?;
-    println!(
+    outln!(
         "\nthe data is in {}; try `meli-stock runs` and `meli-stock report unmatched`",
         config.sqlite_path.display()
     );
@@ -260,12 +260,12 @@ fn print_changes(report: &SyncReport) {
     if report.changes.is_empty() {
         return;
     }
-    println!("rows changed by the second sync:");
+    outln!("rows changed by the second sync:");
     for change in report.changes.iter().take(20) {
         let old = change
             .old
             .map_or_else(|| "none".to_owned(), |o| o.to_string());
-        println!(
+        outln!(
             "  product {:<6} item {:<14} {:>4} -> {}",
             change.product_id,
             change.item_id.as_deref().unwrap_or("(gone)"),
@@ -280,13 +280,16 @@ async fn print_sample(store: &Store, layout: &InventoryLayout) -> Result<(), Fai
         .ml_stock_sample(layout, SAMPLE_ROWS)
         .await
         .map_err(|e| Failure::Run(e.into()))?;
-    println!("\nwarehouse_stock (Mercado Libre warehouse, first {SAMPLE_ROWS} products):");
-    println!(
+    outln!("\nwarehouse_stock (Mercado Libre warehouse, first {SAMPLE_ROWS} products):");
+    outln!(
         "  {:<8} {:<16} {:>8}  {:<32} updated_by",
-        "product", "external_id", "quantity", "last_updated"
+        "product",
+        "external_id",
+        "quantity",
+        "last_updated"
     );
     for row in sample {
-        println!(
+        outln!(
             "  {:<8} {:<16} {:>8}  {:<32} {}",
             row.product_id,
             row.match_key.unwrap_or_default(),
@@ -301,7 +304,7 @@ async fn print_sample(store: &Store, layout: &InventoryLayout) -> Result<(), Fai
         .await
         .map_err(|e| Failure::Run(e.into()))?
     {
-        println!(
+        outln!(
             "\nmonitoring query: warehouse {:?}, last_updated {}, updated_by {}, {} products",
             fresh.warehouse,
             fresh.last_updated.unwrap_or_default(),

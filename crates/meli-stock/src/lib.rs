@@ -16,7 +16,11 @@
 //! - [`tokens`]: seller accounts, encrypted tokens and the refresh that never loses one.
 //! - [`demo`]: the offline demo: the simulator in-process and a real sync.
 //! - [`error`]: how commands fail, and the exit codes.
-//! - [`progress`], [`telemetry`]: progress bars and logs.
+//! - [`progress`], [`telemetry`]: progress bars and logs; [`output`]: printing on standard
+//!   output, where a closed pipe ends the output and not the command.
+
+#[macro_use]
+pub mod output;
 
 pub mod accounts;
 pub mod alerts;

@@ -248,6 +248,16 @@ async fn db_init_runs_and_the_unmatched_report_work_from_the_command_line(db: Te
     );
     assert_eq!(code(&sync), 0, "{}", stderr(&sync));
     assert!(stdout(&runs).contains("success"), "{}", stdout(&runs));
+    // The table's columns line up: the seller column ends where its heading ends.
+    let table = stdout(&runs);
+    let mut lines = table.lines();
+    let (heading, row) = (lines.next().unwrap(), lines.next().unwrap());
+    let seller = sim.credentials().seller_id.to_string();
+    assert_eq!(
+        row.find(&seller).map(|at| at + seller.len()),
+        heading.find("seller").map(|at| at + "seller".len()),
+        "{table}"
+    );
     let rows: Value = serde_json::from_slice(&unmatched.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 200);
     assert_eq!(rows[0]["status"], "active");
@@ -378,4 +388,29 @@ async fn a_bad_setting_exits_with_2_and_names_it() {
         !dir.path().join("meli-stock.db").exists(),
         "nothing is created"
     );
+}
+
+/// A reader that stops early (`meli-stock config --markdown | head -1`) ends the output,
+/// not the command: no panic, exit code 0.
+#[tokio::test]
+async fn a_closed_pipe_on_standard_output_is_not_a_crash() {
+    // Arrange: standard output whose reading end is closed before the command prints
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_meli-stock"));
+    command
+        .args(["config", "--markdown"])
+        .current_dir(dir.path())
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+
+    // Act
+    let mut child = command.spawn().unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().await.unwrap();
+
+    // Assert
+    let message = stderr(&output);
+    assert_eq!(code(&output), 0, "{message}");
+    assert!(!message.contains("panicked"), "{message}");
 }

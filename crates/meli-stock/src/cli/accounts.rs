@@ -80,19 +80,24 @@ async fn list(config: &Config, json: bool) -> Result<(), Failure> {
             .collect();
         let text = serde_json::to_string_pretty(&rows)
             .map_err(|e| Failure::Run(anyhow!("cannot encode the accounts: {e}")))?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
     if accounts.is_empty() {
-        println!("no seller accounts are stored; authorize one with `meli-stock auth url`");
+        outln!("no seller accounts are stored; authorize one with `meli-stock auth url`");
         return Ok(());
     }
-    println!(
+    outln!(
         "{:>12}  {:<20}  {:<4}  {:<18}  {:<15}  {:<20}  created (UTC)",
-        "seller", "nickname", "site", "app", "status", "last refresh (UTC)"
+        "seller",
+        "nickname",
+        "site",
+        "app",
+        "status",
+        "last refresh (UTC)"
     );
     for a in &accounts {
-        println!(
+        outln!(
             "{:>12}  {:<20}  {:<4}  {:<18}  {:<15}  {:<20}  {}",
             a.seller_id,
             a.nickname.as_deref().unwrap_or("-"),
@@ -165,7 +170,7 @@ async fn add(config: &Config, args: &AddArgs) -> Result<(), Failure> {
     let mut config = config.clone();
     config.ml.refresh_token = None;
     let expires_at = super::sync::refresh_stored(&vault, &config, seller_id).await?;
-    println!(
+    outln!(
         "seller {seller_id} stored; its token works and was replaced by a new one, valid until \
          {} (ML_REFRESH_TOKEN is no longer needed)",
         expires_at.format("%Y-%m-%d %H:%M:%S UTC")
@@ -194,7 +199,7 @@ async fn remove(config: &Config, seller_id: u64) -> Result<(), Failure> {
             "no account is stored for seller {seller_id}"
         )));
     }
-    println!(
+    outln!(
         "seller {seller_id} removed with its tokens; the seller can also withdraw the app's \
          access in their MercadoLibre account"
     );

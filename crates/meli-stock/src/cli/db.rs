@@ -24,11 +24,11 @@ pub(super) async fn run(config: &Config, cmd: DbCommand) -> Result<(), Failure> 
                 .init_inventory(&config.inventory)
                 .await
                 .map_err(|e| Failure::Input(e.into()))?;
-            println!("{report}");
+            outln!("{report}");
         }
         DbCommand::Migrate => {
             store.migrate().await.map_err(|e| Failure::Run(e.into()))?;
-            println!("meli-stock's tables are up to date ({})", store.describe());
+            outln!("meli-stock's tables are up to date ({})", store.describe());
         }
     }
     Ok(())

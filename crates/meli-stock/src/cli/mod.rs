@@ -169,14 +169,14 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Runs(args) => runs::list(&config, &args).await,
         Command::Report(cmd) => runs::report(&config, cmd).await,
         Command::Config(args) if args.markdown => {
-            print!("{}", config::settings_markdown());
+            out!("{}", config::settings_markdown());
             Ok(())
         }
         Command::Serve(_) => crate::serve::run(&config).await,
         Command::Check(args) => service::check(&config, &args).await,
         Command::Config(_) => {
             for (name, value, origin) in sources.describe() {
-                println!("{name:<36} {value:<40} {origin}");
+                outln!("{name:<36} {value:<40} {origin}");
             }
             Ok(())
         }

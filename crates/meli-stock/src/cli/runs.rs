@@ -47,16 +47,23 @@ pub(super) async fn list(config: &Config, args: &RunsArgs) -> Result<(), Failure
         .map_err(|e| Failure::Run(e.into()))?;
 
     if args.json {
-        println!("{}", to_json(&runs)?);
+        outln!("{}", to_json(&runs)?);
         return Ok(());
     }
     if runs.is_empty() {
-        println!("no runs recorded yet; start one with: meli-stock sync");
+        outln!("no runs recorded yet; start one with: meli-stock sync");
         return Ok(());
     }
-    println!(
+    outln!(
         "{:>6}  {:<20}  {:>12}  {:<8}  {:>8}  {:>8}  {:>8}  {:>9}  error",
-        "run", "started (UTC)", "seller", "outcome", "items", "changed", "UP reads", "unmatched"
+        "run",
+        "started (UTC)",
+        "seller",
+        "outcome",
+        "items",
+        "changed",
+        "UP reads",
+        "unmatched"
     );
     for r in runs {
         let outcome = if r.dry_run {
@@ -64,7 +71,7 @@ pub(super) async fn list(config: &Config, args: &RunsArgs) -> Result<(), Failure
         } else {
             r.outcome.to_string()
         };
-        println!(
+        outln!(
             "{:>6}  {:<20}  {:>12}  {:<8}  {:>8}  {:>8}  {:>8}  {:>9}  {}",
             r.id,
             r.started_at.format("%Y-%m-%d %H:%M:%S"),
@@ -92,7 +99,7 @@ pub(super) async fn report(config: &Config, cmd: ReportCommand) -> Result<(), Fa
         {
             [ref latest] => latest.seller_id,
             _ => {
-                println!("no runs recorded yet; start one with: meli-stock sync");
+                outln!("no runs recorded yet; start one with: meli-stock sync");
                 return Ok(());
             }
         },
@@ -103,20 +110,24 @@ pub(super) async fn report(config: &Config, cmd: ReportCommand) -> Result<(), Fa
         .map_err(|e| Failure::Run(e.into()))?;
 
     if json {
-        println!("{}", to_json(&rows)?);
+        outln!("{}", to_json(&rows)?);
         return Ok(());
     }
     if rows.is_empty() {
-        println!("every listing of seller {seller}'s last run matched a product");
+        outln!("every listing of seller {seller}'s last run matched a product");
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<16}  {:>12}  {:<24}  {:<10}  {:>8}  first seen (UTC)",
-        "item", "variation", "match key", "status", "stock"
+        "item",
+        "variation",
+        "match key",
+        "status",
+        "stock"
     );
     for item in &rows {
         let row = &item.row;
-        println!(
+        outln!(
             "{:<16}  {:>12}  {:<24}  {:<10}  {:>8}  {}",
             row.item_id,
             row.variation_id,
@@ -127,7 +138,7 @@ pub(super) async fn report(config: &Config, cmd: ReportCommand) -> Result<(), Fa
             item.first_seen.format("%Y-%m-%d %H:%M:%S")
         );
     }
-    println!(
+    outln!(
         "{} listings of seller {seller} have no product; add products with {} = '{}' and {} = \
          the match key",
         rows.len(),

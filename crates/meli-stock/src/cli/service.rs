@@ -110,7 +110,7 @@ pub(super) async fn check(config: &Config, args: &CheckArgs) -> Result<(), Failu
     if args.json {
         let json = serde_json::to_string_pretty(&report)
             .map_err(|e| Failure::Run(anyhow!("cannot encode the check: {e}")))?;
-        println!("{json}");
+        outln!("{json}");
     } else {
         for f in &report {
             let last = f.last_success.map_or_else(
@@ -118,7 +118,7 @@ pub(super) async fn check(config: &Config, args: &CheckArgs) -> Result<(), Failu
                 |at| format!("last success {} ({} ago)", when(at), span(at, now)),
             );
             let verdict = if f.stale { "STALE" } else { "ok" };
-            println!("seller {}: {verdict}, {last}", f.seller_id);
+            outln!("seller {}: {verdict}, {last}", f.seller_id);
         }
     }
 

@@ -67,9 +67,9 @@ async fn sync_seller(
     if args.json {
         let json = serde_json::to_string_pretty(&report.json())
             .map_err(|e| Failure::Run(anyhow!("cannot encode the run record: {e}")))?;
-        println!("{json}");
+        outln!("{json}");
     } else {
-        print!("{}", report.summary());
+        out!("{}", report.summary());
     }
     Ok(())
 }

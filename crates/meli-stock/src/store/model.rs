@@ -20,8 +20,9 @@ use super::error::StoreError;
 pub struct RunId(pub i64);
 
 impl fmt::Display for RunId {
+    /// The number, honouring width and alignment (the `runs` table pads it).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -47,7 +48,7 @@ impl RunOutcome {
 
 impl fmt::Display for RunOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

@@ -34,7 +34,7 @@ pub(super) async fn rotate(config: &Config) -> Result<(), Failure> {
     }
 
     let (next, rotation) = vault.rotate_key(&new_key, KeySource::NewKeySetting).await?;
-    println!(
+    outln!(
         "re-encrypted the tokens of {} accounts and {} pending authorizations: key {} \
          replaced by key {}",
         rotation.accounts,
@@ -46,7 +46,7 @@ pub(super) async fn rotate(config: &Config) -> Result<(), Failure> {
     match vault.key_source() {
         KeySource::File(path) | KeySource::Generated(path) => {
             match replace_key_file(path, &new_key) {
-                Ok(()) => println!("the key file {} now holds the new key", path.display()),
+                Ok(()) => outln!("the key file {} now holds the new key", path.display()),
                 Err(e) => {
                     return Err(Failure::Run(anyhow!(
                         "the tokens are encrypted with the new key, but the key file {} could \
@@ -57,7 +57,7 @@ pub(super) async fn rotate(config: &Config) -> Result<(), Failure> {
                 }
             }
         }
-        KeySource::Setting | KeySource::NewKeySetting => println!(
+        KeySource::Setting | KeySource::NewKeySetting => outln!(
             "from now on set MELI_STOCK_KEY to the new key (the value of MELI_STOCK_NEW_KEY)"
         ),
     }

@@ -145,13 +145,13 @@ async fn url(config: &Config, args: &UrlArgs) -> Result<(), Failure> {
     };
     saved.await?;
 
-    println!("Open this link in a browser where the seller is logged in to MercadoLibre,");
-    println!("and accept:\n");
-    println!("{link}\n");
-    println!("MercadoLibre then sends the browser to {redirect}?code=TG-...&state={state}");
-    println!("Copy the code from that address and run:\n");
-    println!("  meli-stock auth exchange --code TG-...\n");
-    println!(
+    outln!("Open this link in a browser where the seller is logged in to MercadoLibre,");
+    outln!("and accept:\n");
+    outln!("{link}\n");
+    outln!("MercadoLibre then sends the browser to {redirect}?code=TG-...&state={state}");
+    outln!("Copy the code from that address and run:\n");
+    outln!("  meli-stock auth exchange --code TG-...\n");
+    outln!(
         "The link can be used for {} minutes; the code for a few minutes only.",
         PENDING_LIFETIME.as_secs() / 60
     );
@@ -243,7 +243,7 @@ async fn exchange(config: &Config, args: &ExchangeArgs) -> Result<(), Failure> {
     };
     stored.await?;
 
-    println!(
+    outln!(
         "seller {} ({}, site {site}) authorized; its tokens are stored encrypted in {} (key {})",
         user.id,
         user.nickname.as_deref().unwrap_or("no nickname"),
@@ -266,7 +266,7 @@ async fn refresh(config: &Config, args: &RefreshArgs) -> Result<(), Failure> {
     for &seller_id in &sellers {
         let outcome = async {
             let expires_at = super::sync::refresh_stored(&vault, &config, seller_id).await?;
-            println!(
+            outln!(
                 "seller {seller_id}: access token valid until {}",
                 expires_at.format("%Y-%m-%d %H:%M:%S UTC")
             );

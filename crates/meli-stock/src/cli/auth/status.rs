@@ -152,18 +152,18 @@ pub(super) async fn show(config: &Config, args: &StatusArgs) -> Result<(), Failu
     if args.json {
         let json = serde_json::to_string_pretty(&report)
             .map_err(|e| Failure::Run(anyhow!("cannot encode the status: {e}")))?;
-        println!("{json}");
+        outln!("{json}");
         return Ok(());
     }
     if report.is_empty() {
-        println!(
+        outln!(
             "no seller accounts are stored in {}; authorize one with `meli-stock auth url`",
             store.describe()
         );
         return Ok(());
     }
     for h in &report {
-        print!("{}", describe(h, now));
+        out!("{}", describe(h, now));
     }
     Ok(())
 }

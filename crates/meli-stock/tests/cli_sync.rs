@@ -414,3 +414,30 @@ async fn a_closed_pipe_on_standard_output_is_not_a_crash() {
     assert_eq!(code(&output), 0, "{message}");
     assert!(!message.contains("panicked"), "{message}");
 }
+
+/// A first `sync` with nothing to sync (no settings, no database) says what to set and
+/// creates nothing: no SQLite file, no key file.
+#[tokio::test]
+async fn a_sync_without_credentials_says_what_to_set_and_creates_nothing() {
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let seller = vec![("ML_SELLER_ID".to_owned(), "2506482242".to_owned())];
+
+    // Act
+    let bare = meli_stock(&dir, &[], &["sync"]).await;
+    let with_seller = meli_stock(&dir, &seller, &["sync"]).await;
+    let all = meli_stock(&dir, &[], &["sync", "--all"]).await;
+
+    // Assert
+    for (output, expected) in [
+        (&bare, "ML_REFRESH_TOKEN"),
+        (&with_seller, "2506482242"),
+        (&all, "--all"),
+    ] {
+        let message = stderr(output);
+        assert_eq!(code(output), 2, "{message}");
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing is created: {left:?}");
+}

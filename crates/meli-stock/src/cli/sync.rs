@@ -20,6 +20,7 @@ pub(super) async fn run(
     args: &SyncArgs,
     progress: &Progress,
 ) -> Result<(), Failure> {
+    check_fresh_start(config, args.all)?;
     let store = open_store(config).await?;
     let vault = open_vault(&store, config).await?;
     let sellers = tokens::sellers_to_sync(&store, config, args.all).await?;
@@ -31,6 +32,20 @@ pub(super) async fn run(
         }
     }
     sellers::combine(sellers.len(), failures)
+}
+
+/// With the embedded default and no file yet, no account can be stored: unless the
+/// settings hold a token to import, the run fails as it would once the store was open, but
+/// before creating the file or a key.
+fn check_fresh_start(config: &Config, all: bool) -> Result<(), Failure> {
+    let fresh = config.database_url.is_none() && !config.sqlite_path.exists();
+    let has_token = config.ml.refresh_token.is_some() || config.ml.access_token.is_some();
+    if !fresh || has_token {
+        return Ok(());
+    }
+    let sellers = tokens::choose_sellers(Vec::new(), config, all)?;
+    let seller_id = sellers.first().copied().unwrap_or_default();
+    Err(TokenError::NoAccount { seller_id }.into())
 }
 
 async fn sync_seller(

@@ -321,6 +321,18 @@ pub async fn sellers_to_sync(
         .iter()
         .map(|a| a.seller_id)
         .collect();
+    choose_sellers(stored, config, all)
+}
+
+/// [`sellers_to_sync`] among the `stored` sellers.
+///
+/// # Errors
+/// As [`sellers_to_sync`].
+pub fn choose_sellers(
+    stored: Vec<u64>,
+    config: &Config,
+    all: bool,
+) -> Result<Vec<u64>, TokenError> {
     if all {
         if stored.is_empty() {
             return Err(TokenError::Input(

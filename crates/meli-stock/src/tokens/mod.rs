@@ -39,7 +39,8 @@ mod vault;
 
 pub use cipher::{CipherError, KEY_LEN, TokenCipher, TokenKey, token_context, verifier_context};
 pub use client::{
-    SellerClient, oauth_client, provider_options, reauth_error, seller_client, sellers_to_sync,
+    SellerClient, choose_sellers, oauth_client, provider_options, reauth_error, seller_client,
+    sellers_to_sync,
 };
 pub use error::{TokenError, reauth_steps};
 pub use key::{KeySource, key_file_path, load_key, local_key, write_key_file};

@@ -91,6 +91,14 @@ pub trait AccountSource: Send + Sync {
     async fn token_facts(&self, seller_id: u64) -> anyhow::Result<TokenFacts>;
 }
 
+/// The failure of `serve` without a seller.
+pub fn no_seller_to_serve() -> Failure {
+    Failure::Input(anyhow!(
+        "no seller to serve: authorize one with `meli-stock auth url` and `meli-stock auth \
+         exchange`, or set ML_SELLER_ID and ML_REFRESH_TOKEN to import a token"
+    ))
+}
+
 /// Every seller of the token store, each with a client over its stored tokens.
 pub struct StoredAccounts {
     store: Store,
@@ -119,10 +127,7 @@ impl StoredAccounts {
             }
         }
         if sellers.is_empty() {
-            return Err(Failure::Input(anyhow!(
-                "no seller to serve: authorize one with `meli-stock auth url` and `meli-stock \
-                 auth exchange`, or set ML_SELLER_ID and ML_REFRESH_TOKEN to import a token"
-            )));
+            return Err(no_seller_to_serve());
         }
 
         let options = tokens::provider_options(config);

@@ -415,8 +415,8 @@ async fn a_closed_pipe_on_standard_output_is_not_a_crash() {
     assert!(!message.contains("panicked"), "{message}");
 }
 
-/// A first `sync` with nothing to sync (no settings, no database) says what to set and
-/// creates nothing: no SQLite file, no key file.
+/// A first `sync` or `serve` with nothing to sync (no settings, no database) says what to
+/// set and creates nothing: no SQLite file, no key file.
 #[tokio::test]
 async fn a_sync_without_credentials_says_what_to_set_and_creates_nothing() {
     // Arrange
@@ -427,12 +427,14 @@ async fn a_sync_without_credentials_says_what_to_set_and_creates_nothing() {
     let bare = meli_stock(&dir, &[], &["sync"]).await;
     let with_seller = meli_stock(&dir, &seller, &["sync"]).await;
     let all = meli_stock(&dir, &[], &["sync", "--all"]).await;
+    let serve = meli_stock(&dir, &seller, &["serve", "--listen", "127.0.0.1:0"]).await;
 
     // Assert
     for (output, expected) in [
         (&bare, "ML_REFRESH_TOKEN"),
         (&with_seller, "2506482242"),
         (&all, "--all"),
+        (&serve, "no seller to serve"),
     ] {
         let message = stderr(output);
         assert_eq!(code(output), 2, "{message}");

@@ -191,6 +191,12 @@ pub async fn open_store(config: &Config) -> Result<Store, Failure> {
         .map_err(|e| Failure::Input(e.into()))
 }
 
+/// True when the store is the embedded default and its file does not exist yet: such a
+/// store holds no account, so a command that needs one can fail before creating the file.
+pub fn fresh_embedded_store(config: &Config) -> bool {
+    config.database_url.is_none() && !config.sqlite_path.exists()
+}
+
 /// The vault of `store` with the configured key (`MELI_STOCK_KEY`, or for SQLite the local
 /// key file).
 pub async fn open_vault(store: &Store, config: &Config) -> Result<Vault, Failure> {

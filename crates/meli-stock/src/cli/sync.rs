@@ -38,9 +38,8 @@ pub(super) async fn run(
 /// settings hold a token to import, the run fails as it would once the store was open, but
 /// before creating the file or a key.
 fn check_fresh_start(config: &Config, all: bool) -> Result<(), Failure> {
-    let fresh = config.database_url.is_none() && !config.sqlite_path.exists();
     let has_token = config.ml.refresh_token.is_some() || config.ml.access_token.is_some();
-    if !fresh || has_token {
+    if !super::fresh_embedded_store(config) || has_token {
         return Ok(());
     }
     let sellers = tokens::choose_sellers(Vec::new(), config, all)?;

@@ -252,6 +252,12 @@ impl Running {
 /// [`Failure::Input`] for bad settings or an address that cannot be bound; any failure of
 /// reaching the store or ML at start.
 pub async fn run(config: &Config) -> Result<(), Failure> {
+    // A new embedded store holds no account: without a seller and a token to import there
+    // is nothing to serve, which is said before the file or a key is created.
+    let importable = config.ml.seller_id.is_some() && config.ml.refresh_token.is_some();
+    if crate::cli::fresh_embedded_store(config) && !importable {
+        return Err(crate::accounts::no_seller_to_serve());
+    }
     let store = crate::cli::open_store(config).await?;
     let accounts: Arc<dyn AccountSource> = Arc::new(StoredAccounts::open(&store, config).await?);
     let alerter = Alerter::from_settings(store.clone(), &config.alerts).map_err(Failure::Input)?;

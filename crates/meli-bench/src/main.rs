@@ -1,6 +1,7 @@
 //! The `meli-bench` binary: parses the flags, runs the benchmark, prints the report and
 //! writes it to `--output` when given.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -13,6 +14,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new("meli_bench=info,sqlx=error,warn"))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_target(false)
         .init();
 

@@ -4,7 +4,7 @@
 //! `ML_SELLER_ID`, `ML_ACCESS_TOKEN`, `ML_REFRESH_TOKEN`); logs go to stderr (`RUST_LOG`
 //! sets the filter, default `info`).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -96,6 +96,7 @@ impl Args {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -3,7 +3,8 @@
 //! Progress bars appear only when the format is `auto` and stderr is a terminal; then the
 //! console shows warnings and errors only, so log lines do not tear the bars. Everywhere else
 //! (CI, cron, systemd) the output is structured logs at INFO. `MELI_STOCK_LOG` (or `RUST_LOG`)
-//! takes a tracing filter such as `meli_stock=debug,meli_api=debug`.
+//! takes a tracing filter such as `meli_stock=debug,meli_api=debug`. Text logs are coloured
+//! only on a terminal, and never with `NO_COLOR` set.
 
 use std::io::IsTerminal;
 
@@ -27,8 +28,11 @@ pub fn init(format: LogFormat, quiet: bool, draws: bool) -> bool {
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new(default));
 
+    // Colours only for a person at a terminal; log files and collectors get plain text.
+    let ansi = std::io::stderr().is_terminal() && process_env("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Json => builder

@@ -247,6 +247,12 @@ async fn db_init_runs_and_the_unmatched_report_work_from_the_command_line(db: Te
         stdout(&again)
     );
     assert_eq!(code(&sync), 0, "{}", stderr(&sync));
+    let log = stderr(&sync);
+    assert!(log.contains("sync run finished"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes off a terminal: {log}"
+    );
     assert!(stdout(&runs).contains("success"), "{}", stdout(&runs));
     // The table's columns line up: the seller column ends where its heading ends.
     let table = stdout(&runs);

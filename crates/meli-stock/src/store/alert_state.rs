@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tracing::instrument;
 
+use super::accounts::queries;
 use super::{Store, StoreError};
 
 /// One alert of one seller as stored.
@@ -47,11 +49,9 @@ impl AlertRow {
 
 impl Store {
     /// Every stored alert of one seller, or of all.
+    #[instrument(skip(self), err)]
     pub async fn alert_states(&self, seller_id: Option<u64>) -> Result<Vec<AlertRow>, StoreError> {
-        match self {
-            Store::Postgres(s) => s.alert_states(seller_id).await,
-            Store::Sqlite(s) => s.alert_states(seller_id).await,
-        }
+        on_pool!(self, alert_states(seller_id))
     }
 
     /// One seller's alert of one kind; a fresh [`AlertRow::new`] when none is stored.
@@ -65,26 +65,23 @@ impl Store {
 
     /// Stores `row` if the stored version is still `row.version`; returns whether it was
     /// stored (the new version is `row.version + 1`).
+    #[instrument(skip_all, fields(seller_id = row.seller_id, kind = %row.kind), err)]
     pub async fn save_alert_state(&self, row: &AlertRow) -> Result<bool, StoreError> {
-        match self {
-            Store::Postgres(s) => s.save_alert_state(row).await,
-            Store::Sqlite(s) => s.save_alert_state(row).await,
-        }
+        on_pool!(self, save_alert_state(row))
     }
 
     /// One trivial query: whether the database answers at all.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Postgres(s) => s.ping().await,
-            Store::Sqlite(s) => s.ping().await,
-        }
+        let done = match self {
+            Store::Postgres(s) => sqlx::query("SELECT 1").execute(s.pool()).await.map(drop),
+            Store::Sqlite(s) => sqlx::query("SELECT 1").execute(s.pool()).await.map(drop),
+        };
+        done.map_err(StoreError::query(format!("reach {}", self.describe())))
     }
 
     /// Every seller with at least one recorded run, in id order.
+    #[instrument(skip(self), err)]
     pub async fn sellers_with_runs(&self) -> Result<Vec<u64>, StoreError> {
-        match self {
-            Store::Postgres(s) => s.sellers_with_runs().await,
-            Store::Sqlite(s) => s.sellers_with_runs().await,
-        }
+        on_pool!(self, sellers_with_runs())
     }
 }

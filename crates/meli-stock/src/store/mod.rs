@@ -20,6 +20,7 @@
 //! must point at a session-mode connection (Supabase's direct connection or session pooler
 //! on port 5432), not a transaction-mode pooler such as Supabase's port 6543.
 
+#[macro_use]
 mod accounts;
 mod alert_state;
 mod error;

@@ -15,7 +15,7 @@
 //! 15 s busy timeout, which a refresh normally stays far below.
 
 mod model;
-mod queries;
+pub(super) mod queries;
 
 use std::fmt;
 

@@ -5,7 +5,6 @@
 //! says. All SQL is built at runtime: quoted, validated identifiers plus catalog types,
 //! with every value bound as a parameter.
 
-mod alerts;
 mod apply;
 mod inventory;
 mod products;

@@ -5,7 +5,6 @@
 //! SQLite has no schemas, so `InventoryNames::schema` is ignored here, and no advisory
 //! locks, so the seller lock is a lease row (see `lock`).
 
-mod alerts;
 mod apply;
 mod inventory;
 mod products;

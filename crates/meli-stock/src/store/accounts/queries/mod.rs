@@ -1,15 +1,18 @@
-//! The SQL of the account tables, written once for both backends.
+//! The SQL of the account and alert tables, written once for both backends.
 //!
 //! The tables have the same columns on PostgreSQL (schema `meli_stock`) and SQLite
-//! (`meli_stock_*`), so each query is one template: `{accounts}`, `{events}`, `{pending}`
-//! and `{key_check}` become the backend's table names, `$n` becomes `?n` on SQLite, and
-//! `{lock}` becomes `FOR UPDATE` on PostgreSQL (SQLite locks the whole file with
-//! `BEGIN IMMEDIATE` instead). The macros of `accounts` and `log` write the functions once;
-//! `pg` and `lite` instantiate them for each connection type, and sqlx decodes the same
-//! Rust types from either database.
+//! (`meli_stock_*`), so each query is one template: `{accounts}`, `{events}`, `{pending}`,
+//! `{key_check}`, `{alert_state}` and `{runs}` become the backend's table names, `$n`
+//! becomes `?n` on SQLite, `{now}` the backend's current time, and `{lock}` becomes
+//! `FOR UPDATE` on PostgreSQL (SQLite locks the whole file with `BEGIN IMMEDIATE`
+//! instead). The macros of `accounts`, `log` and `alerts` write the functions once; `pg`
+//! and `lite` instantiate them for each connection type, and sqlx decodes the same Rust
+//! types from either database.
 
 #[macro_use]
 mod accounts;
+#[macro_use]
+mod alerts;
 #[macro_use]
 mod log;
 
@@ -21,18 +24,21 @@ use crate::store::rows::{StateRow, get, parsed};
 pub(crate) struct Dialect {
     prefix: &'static str,
     lock: &'static str,
+    now: &'static str,
     sqlite: bool,
 }
 
 pub(crate) const POSTGRES: Dialect = Dialect {
     prefix: "meli_stock.",
     lock: " FOR UPDATE",
+    now: "now()",
     sqlite: false,
 };
 
 pub(crate) const SQLITE: Dialect = Dialect {
     prefix: "meli_stock_",
     lock: "",
+    now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
     sqlite: true,
 };
 
@@ -47,6 +53,9 @@ impl Dialect {
                 &format!("{}pending_authorizations", self.prefix),
             )
             .replace("{key_check}", &format!("{}key_check", self.prefix))
+            .replace("{alert_state}", &format!("{}alert_state", self.prefix))
+            .replace("{runs}", &format!("{}runs", self.prefix))
+            .replace("{now}", self.now)
             .replace("{lock}", self.lock);
         if self.sqlite {
             text.replace('$', "?")
@@ -114,13 +123,16 @@ pub(crate) mod pg {
 
     use super::*;
     use crate::store::accounts::model::{AccountStatus, TokenWrite};
+    use crate::store::alert_state::AlertRow;
     use crate::store::error::to_i64;
+    use crate::store::rows::alert_from_row;
     use crate::store::to_micros;
 
     const D: Dialect = POSTGRES;
 
     account_fns!(sqlx::PgConnection);
     log_fns!(sqlx::PgConnection);
+    alert_fns!(sqlx::PgConnection);
 }
 
 /// The query functions on a SQLite connection (pooled or in a transaction).
@@ -129,13 +141,16 @@ pub(crate) mod lite {
 
     use super::*;
     use crate::store::accounts::model::{AccountStatus, TokenWrite};
+    use crate::store::alert_state::AlertRow;
     use crate::store::error::to_i64;
+    use crate::store::rows::alert_from_row;
     use crate::store::to_micros;
 
     const D: Dialect = SQLITE;
 
     account_fns!(sqlx::SqliteConnection);
     log_fns!(sqlx::SqliteConnection);
+    alert_fns!(sqlx::SqliteConnection);
 }
 
 #[cfg(test)]

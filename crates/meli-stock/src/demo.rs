@@ -141,19 +141,24 @@ async fn add_products(
     layout: &InventoryLayout,
     sim: &SimHandle,
 ) -> Result<u64, Failure> {
-    let keys: Vec<String> = sim
-        .catalogue()
-        .listings
-        .iter()
-        .filter(|l| l.kind != ListingKind::Foreign)
-        .enumerate()
-        .filter(|(i, _)| (i + 1) % UNMATCHED_EVERY != 0)
-        .map(|(_, l)| l.id.clone())
-        .collect();
+    let keys = product_keys(sim, UNMATCHED_EVERY);
     store
         .insert_missing_products(layout, &keys)
         .await
         .map_err(|e| Failure::Run(e.into()))
+}
+
+/// The item ids of the simulated seller's listings that get a product: all but every
+/// `unmatched_every`th, which stays unmatched to show the report.
+pub fn product_keys(sim: &SimHandle, unmatched_every: usize) -> Vec<String> {
+    sim.catalogue()
+        .listings
+        .iter()
+        .filter(|l| l.kind != ListingKind::Foreign)
+        .enumerate()
+        .filter(|(i, _)| (i + 1) % unmatched_every != 0)
+        .map(|(_, l)| l.id.clone())
+        .collect()
 }
 
 /// The user's settings pointed at the simulator, with its app, its limits and every

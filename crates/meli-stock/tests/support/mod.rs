@@ -107,15 +107,7 @@ pub async fn prepare_inventory(store: &Store, sim: &SimHandle) -> u64 {
     let names = meli_stock::store::InventoryNames::default();
     store.init_inventory(&names).await.unwrap();
     let layout = store.check_inventory(&names).await.unwrap();
-    let keys: Vec<String> = sim
-        .catalogue()
-        .listings
-        .iter()
-        .filter(|l| l.kind != ListingKind::Foreign)
-        .enumerate()
-        .filter(|(i, _)| (i + 1) % 10 != 0)
-        .map(|(_, l)| l.id.clone())
-        .collect();
+    let keys = meli_stock::demo::product_keys(sim, 10);
     store.insert_missing_products(&layout, &keys).await.unwrap()
 }
 
